@@ -1,0 +1,35 @@
+# Each target bootstraps .venv from pyproject.toml when it is missing or older than pyproject.toml.
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.lstmkit-installed
+
+.PHONY: report test lint unit notebooks lab bench venv clean
+
+report: $(STAMP)  ## execute the course notebooks into reports/ (the main job)
+	$(PY) -m lstmkit report
+
+test: $(STAMP)  ## everything CI runs: lint, unit tests, notebooks under strict nbval
+	bash ci/test.sh
+
+lint: $(STAMP)
+	$(PY) -m ruff check lstmkit tests notebooks
+
+unit: $(STAMP)
+	$(PY) -m pytest tests
+
+notebooks: $(STAMP)  ## re-execute notebooks in place to refresh their stored outputs
+	bash ci/notebooks.sh
+
+lab: $(STAMP)  ## JupyterLab on notebooks/ with a kernel that has lstmkit installed
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+
+bench: $(STAMP)
+	$(PY) -m lstmkit bench
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	bash ci/bootstrap.sh
+
+clean:
+	rm -rf $(VENV) reports .pytest_cache .ruff_cache

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Create or refresh .venv from pyproject.toml. Idempotent: does nothing when the environment
+# is newer than pyproject.toml. Used by the Makefile and by any CI service.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=${VENV:-.venv}
+PYTHON=${PYTHON:-python3}
+STAMP="$VENV/.lstmkit-installed"
+
+if [ -f "$STAMP" ] && [ "$STAMP" -nt pyproject.toml ] && "$VENV/bin/python" -c "import lstmkit" 2>/dev/null; then
+    exit 0
+fi
+
+"$PYTHON" - <<'PY'
+import sys
+if sys.version_info < (3, 10):
+    sys.exit(f"lstmkit needs Python >= 3.10; {sys.executable} is {sys.version.split()[0]}")
+PY
+
+if [ ! -x "$VENV/bin/python" ]; then
+    echo "bootstrap: creating $VENV with $("$PYTHON" --version)"
+    "$PYTHON" -m venv "$VENV"
+fi
+echo "bootstrap: installing lstmkit[dev] into $VENV (first time: a few minutes)"
+# pip's warnings about this machine's local mirror folders are noise; real errors still fail the script.
+"$VENV/bin/python" -m pip install --quiet --upgrade pip 2>&1 | { grep -v "is ignored: it is neither" || true; }
+"$VENV/bin/python" -m pip install --quiet -e ".[dev]" 2>&1 | { grep -v "is ignored: it is neither" || true; }
+"$VENV/bin/python" -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (lstmkit)" >/dev/null
+touch "$STAMP"
+echo "bootstrap: ready ($("$VENV/bin/python" -c 'import tensorflow as tf, keras; print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}")' 2>/dev/null))"

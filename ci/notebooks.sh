@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Re-execute the course notebooks in place so their stored outputs are current (`make notebooks`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash ci/bootstrap.sh
+export PYTHONHASHSEED=0 TF_CPP_MIN_LOG_LEVEL=2 MPLBACKEND=module://matplotlib_inline.backend_inline
+for nb in "${@:-notebooks/*.ipynb}"; do
+    for f in $nb; do
+        echo "executing $f"
+        .venv/bin/jupyter nbconvert --to notebook --execute --inplace \
+            --ExecutePreprocessor.timeout=600 --ExecutePreprocessor.kernel_name=python3 "$f"
+    done
+done

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Everything CI checks: lint, unit tests, and the notebooks under strict nbval.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash ci/bootstrap.sh
+VENV=${VENV:-.venv}
+PY="$VENV/bin/python"
+export PYTHONHASHSEED=0 TF_CPP_MIN_LOG_LEVEL=2 MPLBACKEND=Agg
+
+echo "== ruff"
+"$PY" -m ruff check lstmkit tests notebooks
+echo "== unit tests"
+"$PY" -m pytest tests "$@"
+echo "== notebooks (nbval, strict: stored outputs compared)"
+shopt -s nullglob
+notebooks=(notebooks/*.ipynb)
+if [ ${#notebooks[@]} -eq 0 ]; then
+    echo "no notebooks to check"
+else
+    "$PY" -m pytest -p no:cacheprovider --nbval --nbval-sanitize-with ci/nbval_sanitize.cfg \
+        --nbval-cell-timeout=300 "${notebooks[@]}"
+fi

@@ -1,0 +1,360 @@
+r"""Recurrent cells written from scratch as Keras 3 layers.
+
+A *cell* computes one time step: it maps the input at step :math:`t` and the state from step
+:math:`t-1` to an output and a new state. A sequence layer (``keras.layers.RNN``,
+``lstmkit.LSTM``) or a plain Python loop drives it over time.
+
+Both cells here are drop-in equivalents of Keras' own: same constructor arguments and defaults,
+same weight names, shapes and layout, same call signature ``call(inputs, states, training)`` and
+return structure. So ``cell.set_weights(keras_cell.get_weights())`` makes them compute the same
+thing, and ``keras.layers.RNN(cell)`` drives them like Keras' cells.
+
+The maths is written with ``keras.ops`` only, so the cells are not tied to one backend.
+
+Dropout follows Keras' protocol: a mask is drawn once per sequence and reused at every step,
+only when ``training=True``. ``keras.layers.RNN`` resets the cached masks at each call for cells
+that are ``DropoutRNNCell`` instances, so the cells inherit that (small, private) Keras mixin:
+the masks are Keras' mechanism, not part of the cell's maths.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+from keras import constraints, initializers, ops, regularizers
+from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
+
+from lstmkit.validation import (
+    check_implementation,
+    check_rate,
+    check_states,
+    check_step_input,
+    check_units,
+    get_activation,
+)
+
+__all__ = ["LSTMCell", "RNNCell"]
+
+
+class _RecurrentCell(keras.layers.Layer, DropoutRNNCell):
+    """What both cells share: weight arguments, dropout settings, input checks and config."""
+
+    def __init__(
+        self,
+        units: int,
+        activation: Any = "tanh",
+        use_bias: bool = True,
+        kernel_initializer: Any = "glorot_uniform",
+        recurrent_initializer: Any = "orthogonal",
+        bias_initializer: Any = "zeros",
+        kernel_regularizer: Any = None,
+        recurrent_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        kernel_constraint: Any = None,
+        recurrent_constraint: Any = None,
+        bias_constraint: Any = None,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        seed: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.units = check_units(units)
+        self.activation = get_activation("activation", activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.recurrent_initializer = initializers.get(recurrent_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.recurrent_constraint = constraints.get(recurrent_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+        self.dropout = check_rate("dropout", dropout)
+        self.recurrent_dropout = check_rate("recurrent_dropout", recurrent_dropout)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    # -- weights -----------------------------------------------------------------------------
+    def _add_weights(self, input_shape: tuple, gates: int, bias_initializer: Any) -> None:
+        """Create kernel (input_dim, gates*units), recurrent_kernel (units, gates*units), bias."""
+        input_dim = input_shape[-1]
+        if input_dim is None:
+            raise ValueError(
+                f"{type(self).__name__} needs the last dimension of its input (the feature "
+                f"width) to be known when it is built; received input shape {tuple(input_shape)}."
+            )
+        self.input_dim = int(input_dim)
+        self.kernel = self.add_weight(
+            shape=(self.input_dim, gates * self.units),
+            name="kernel",
+            initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
+        )
+        self.recurrent_kernel = self.add_weight(
+            shape=(self.units, gates * self.units),
+            name="recurrent_kernel",
+            initializer=self.recurrent_initializer,
+            regularizer=self.recurrent_regularizer,
+            constraint=self.recurrent_constraint,
+        )
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight(
+                shape=(gates * self.units,),
+                name="bias",
+                initializer=bias_initializer,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
+            )
+
+    def _dropout_masks(self, inputs: Any, h_prev: Any, training: bool) -> tuple[Any, Any]:
+        """The cached input and recurrent dropout masks, or ``None`` where dropout is off."""
+        mask = rec_mask = None
+        if training and 0.0 < self.dropout < 1.0:
+            mask = self.get_dropout_mask(inputs)
+        if training and 0.0 < self.recurrent_dropout < 1.0:
+            rec_mask = self.get_recurrent_dropout_mask(h_prev)
+        return mask, rec_mask
+
+    def get_initial_state(self, batch_size: Any = None) -> list:
+        """Zero states, one (batch_size, units) tensor per entry of ``state_size``."""
+        sizes = self.state_size if isinstance(self.state_size, list) else [self.state_size]
+        return [ops.zeros((batch_size, size), dtype=self.compute_dtype) for size in sizes]
+
+    def get_config(self) -> dict:
+        config = {
+            "units": self.units,
+            "activation": keras.activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
+            "dropout": self.dropout,
+            "recurrent_dropout": self.recurrent_dropout,
+            "seed": self.seed,
+        }
+        return {**super().get_config(), **config}
+
+
+@keras.saving.register_keras_serializable(package="lstmkit")
+class RNNCell(_RecurrentCell):
+    r"""The simple (Elman) recurrent cell, equivalent to ``keras.layers.SimpleRNNCell``.
+
+    .. math::
+
+        h_t = \phi(x_t W + h_{t-1} U + b)
+
+    with :math:`W` = ``kernel`` (input_dim, units), :math:`U` = ``recurrent_kernel``
+    (units, units), :math:`b` = ``bias`` (units,) and :math:`\phi` = ``activation`` (tanh).
+    The output is :math:`h_t`, which is also the only state: ``state_size == units``.
+
+    Args:
+        units: Positive integer, the width of :math:`h`.
+        activation: Activation :math:`\phi` (name, callable or None for linear). Default tanh.
+        use_bias: Whether to add :math:`b`.
+        kernel_initializer, recurrent_initializer, bias_initializer: Initializers for
+            :math:`W` (glorot_uniform), :math:`U` (orthogonal) and :math:`b` (zeros).
+        kernel_regularizer, recurrent_regularizer, bias_regularizer: Optional regularizers.
+        kernel_constraint, recurrent_constraint, bias_constraint: Optional constraints.
+        dropout: Fraction in [0, 1] of input units dropped (training only).
+        recurrent_dropout: Fraction in [0, 1] of :math:`h_{t-1}` units dropped (training only).
+        seed: Seed for the dropout masks.
+
+    Call arguments:
+        inputs: (batch, input_dim) tensor, the input at one step.
+        states: ``[h_prev]`` (a list of one (batch, units) tensor) or the tensor itself.
+        training: Whether dropout applies.
+
+    Returns:
+        ``(h, [h])`` (or ``(h, h)`` when ``states`` was a bare tensor), as Keras does.
+    """
+
+    def __init__(self, units: int, **kwargs: Any) -> None:
+        super().__init__(units, **kwargs)
+        self.state_size = self.units
+        self.output_size = self.units
+
+    def build(self, input_shape: tuple) -> None:
+        self._add_weights(input_shape, gates=1, bias_initializer=self.bias_initializer)
+
+    def call(self, inputs: Any, states: Any, training: bool = False) -> tuple[Any, Any]:
+        nested = isinstance(states, (list, tuple))
+        check_step_input(inputs, self.input_dim, "RNNCell")
+        (h_prev,) = check_states(states, self.units, 1, inputs.shape[0], "RNNCell")
+        mask, rec_mask = self._dropout_masks(inputs, h_prev, training)
+        if mask is not None:
+            inputs = inputs * mask
+        if rec_mask is not None:
+            h_prev = h_prev * rec_mask
+        z = ops.matmul(inputs, self.kernel)
+        if self.use_bias:
+            z = z + self.bias
+        h = self.activation(z + ops.matmul(h_prev, self.recurrent_kernel))
+        return h, ([h] if nested else h)
+
+
+@keras.saving.register_keras_serializable(package="lstmkit")
+class LSTMCell(_RecurrentCell):
+    r"""The long short-term memory cell, equivalent to ``keras.layers.LSTMCell``.
+
+    With :math:`\sigma` = ``recurrent_activation`` (sigmoid) and :math:`\phi` = ``activation``
+    (tanh), for each gate :math:`k \in \{i, f, g, o\}`:
+
+    .. math::
+
+        i_t &= \sigma(x_t W_i + h_{t-1} U_i + b_i)   &\text{input gate}\\
+        f_t &= \sigma(x_t W_f + h_{t-1} U_f + b_f)   &\text{forget gate}\\
+        g_t &= \phi(x_t W_g + h_{t-1} U_g + b_g)     &\text{candidate}\\
+        o_t &= \sigma(x_t W_o + h_{t-1} U_o + b_o)   &\text{output gate}\\
+        c_t &= f_t \odot c_{t-1} + i_t \odot g_t     &\text{cell state (carry)}\\
+        h_t &= o_t \odot \phi(c_t)                   &\text{hidden state (output)}
+
+    The four gate matrices sit side by side in Keras' layout: ``kernel`` (input_dim, 4*units),
+    ``recurrent_kernel`` (units, 4*units) and ``bias`` (4*units,), column blocks in the order
+    i, f, c (candidate, :math:`g` above), o.
+
+    Args:
+        units: Positive integer, the width of :math:`h` and :math:`c`.
+        activation: :math:`\phi` for the candidate and the output. Default tanh.
+        recurrent_activation: :math:`\sigma` for the three gates. Default sigmoid.
+        use_bias: Whether to add the biases :math:`b`.
+        kernel_initializer, recurrent_initializer, bias_initializer: Initializers of
+            :math:`W` (glorot_uniform), :math:`U` (orthogonal), :math:`b` (zeros).
+        unit_forget_bias: If True (default), the forget block of the bias starts at exactly 1
+            (Jozefowicz et al., 2015) and the other blocks use ``bias_initializer``.
+        kernel_regularizer, recurrent_regularizer, bias_regularizer: Optional regularizers.
+        kernel_constraint, recurrent_constraint, bias_constraint: Optional constraints.
+        dropout: Fraction in [0, 1] of input units dropped (training only).
+        recurrent_dropout: Fraction in [0, 1] of :math:`h_{t-1}` units dropped (training
+            only). As in Keras, a non-zero value selects ``implementation=1``.
+        seed: Seed for the dropout masks.
+        implementation: 2 (default): one fused product ``x @ kernel + h @ recurrent_kernel``
+            split into four; 1: one product per gate (and, with dropout, one mask per gate).
+
+    Call arguments:
+        inputs: (batch, input_dim) tensor, the input at one step.
+        states: ``[h_prev, c_prev]``, two (batch, units) tensors.
+        training: Whether dropout applies.
+
+    Returns:
+        ``(h, [h, c])``: the output is the very tensor of the new h state.
+    """
+
+    def __init__(
+        self,
+        units: int,
+        activation: Any = "tanh",
+        recurrent_activation: Any = "sigmoid",
+        use_bias: bool = True,
+        kernel_initializer: Any = "glorot_uniform",
+        recurrent_initializer: Any = "orthogonal",
+        bias_initializer: Any = "zeros",
+        unit_forget_bias: bool = True,
+        kernel_regularizer: Any = None,
+        recurrent_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        kernel_constraint: Any = None,
+        recurrent_constraint: Any = None,
+        bias_constraint: Any = None,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        seed: int | None = None,
+        implementation: int = 2,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            units,
+            activation=activation,
+            use_bias=use_bias,
+            kernel_initializer=kernel_initializer,
+            recurrent_initializer=recurrent_initializer,
+            bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer,
+            recurrent_regularizer=recurrent_regularizer,
+            bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint,
+            recurrent_constraint=recurrent_constraint,
+            bias_constraint=bias_constraint,
+            dropout=dropout,
+            recurrent_dropout=recurrent_dropout,
+            seed=seed,
+            **kwargs,
+        )
+        self.recurrent_activation = get_activation("recurrent_activation", recurrent_activation)
+        self.unit_forget_bias = bool(unit_forget_bias)
+        self.implementation = check_implementation(implementation)
+        if self.recurrent_dropout != 0.0:
+            self.implementation = 1  # as Keras: recurrent dropout needs one product per gate
+        if self.implementation == 1:
+            self.dropout_mask_count = 4  # DropoutRNNCell then draws one mask per gate
+        self.state_size = [self.units, self.units]
+        self.output_size = self.units
+
+    def build(self, input_shape: tuple) -> None:
+        bias_initializer = self.bias_initializer
+        if self.use_bias and self.unit_forget_bias:
+            base, units = self.bias_initializer, self.units
+
+            def bias_initializer(shape, dtype=None):
+                # i and the candidate/output blocks from the initializer; forget block = 1.
+                return ops.concatenate(
+                    [
+                        base((units,), dtype=dtype),
+                        ops.ones((units,), dtype=dtype),
+                        base((2 * units,), dtype=dtype),
+                    ]
+                )
+
+        self._add_weights(input_shape, gates=4, bias_initializer=bias_initializer)
+
+    def call(self, inputs: Any, states: Any, training: bool = False) -> tuple[Any, list]:
+        check_step_input(inputs, self.input_dim, "LSTMCell")
+        h_prev, c_prev = check_states(states, self.units, 2, inputs.shape[0], "LSTMCell")
+        mask, rec_mask = self._dropout_masks(inputs, h_prev, training)
+
+        if self.implementation == 2:
+            x = inputs if mask is None else inputs * mask
+            h = h_prev if rec_mask is None else h_prev * rec_mask
+            z = ops.matmul(x, self.kernel) + ops.matmul(h, self.recurrent_kernel)
+            if self.use_bias:
+                z = z + self.bias
+            z_i, z_f, z_g, z_o = ops.split(z, 4, axis=-1)
+        else:
+            kernels = ops.split(self.kernel, 4, axis=1)
+            recurrent_kernels = ops.split(self.recurrent_kernel, 4, axis=1)
+            biases = ops.split(self.bias, 4, axis=0) if self.use_bias else [None] * 4
+            z_i, z_f, z_g, z_o = (
+                ops.matmul(inputs if mask is None else inputs * mask[k], kernels[k])
+                + (0.0 if biases[k] is None else biases[k])
+                + ops.matmul(
+                    h_prev if rec_mask is None else h_prev * rec_mask[k], recurrent_kernels[k]
+                )
+                for k in range(4)
+            )
+
+        i = self.recurrent_activation(z_i)
+        f = self.recurrent_activation(z_f)
+        g = self.activation(z_g)
+        o = self.recurrent_activation(z_o)
+        c = f * c_prev + i * g
+        h = o * self.activation(c)
+        return h, [h, c]
+
+    def get_config(self) -> dict:
+        config = {
+            "recurrent_activation": keras.activations.serialize(self.recurrent_activation),
+            "unit_forget_bias": self.unit_forget_bias,
+            # Keras does not save `implementation`; lstmkit does, so a reload computes the same way.
+            "implementation": self.implementation,
+        }
+        return {**super().get_config(), **config}
