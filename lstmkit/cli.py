@@ -2,8 +2,8 @@
 
 Each subcommand lives in its own module, which exposes
 ``add_arguments(parser: argparse.ArgumentParser) -> None`` and ``run(args) -> int``.
-Only the chosen subcommand's module is imported, so ``lstmkit report`` does not pay for
-importing TensorFlow.
+Only the chosen subcommand's module is imported, so one command's dependencies never break
+another.
 """
 
 from __future__ import annotations
