@@ -1,0 +1,71 @@
+"""Independent NumPy implementations of the cell equations, written from the textbook formulas.
+
+They share no code with lstmkit or Keras, so agreement with both is evidence, not tautology.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+ACTIVATIONS = {
+    "tanh": np.tanh,
+    "sigmoid": sigmoid,
+    "relu": lambda z: np.maximum(z, 0.0),
+    "linear": lambda z: z,
+    None: lambda z: z,
+    "hard_sigmoid": lambda z: np.clip(z / 6.0 + 0.5, 0.0, 1.0),
+}
+
+
+def rnn_step(x, h, kernel, recurrent_kernel, bias=None, activation="tanh"):
+    """h_t = act(x W + h U + b)."""
+    z = x @ kernel + h @ recurrent_kernel
+    if bias is not None:
+        z = z + bias
+    return ACTIVATIONS[activation](z)
+
+
+def lstm_step(x, h, c, kernel, recurrent_kernel, bias=None, activation="tanh",
+              recurrent_activation="sigmoid"):
+    """One LSTM step with Keras' gate order i, f, c, o; returns (h_t, c_t)."""
+    u = h.shape[-1]
+    act, rec = ACTIVATIONS[activation], ACTIVATIONS[recurrent_activation]
+    z = x @ kernel + h @ recurrent_kernel
+    if bias is not None:
+        z = z + bias
+    i, f, g, o = (z[:, k * u:(k + 1) * u] for k in range(4))
+    c_new = rec(f) * c + rec(i) * act(g)
+    h_new = rec(o) * act(c_new)
+    return h_new, c_new
+
+
+def run_rnn(x, weights, activation="tanh", h0=None):
+    """Whole sequence (batch, time, features) -> all h, shape (batch, time, units)."""
+    kernel, recurrent_kernel, *rest = weights
+    bias = rest[0] if rest else None
+    h = np.zeros((x.shape[0], kernel.shape[1])) if h0 is None else h0
+    out = []
+    for t in range(x.shape[1]):
+        h = rnn_step(x[:, t], h, kernel, recurrent_kernel, bias, activation)
+        out.append(h)
+    return np.stack(out, axis=1)
+
+
+def run_lstm(x, weights, activation="tanh", recurrent_activation="sigmoid", h0=None, c0=None):
+    """Whole sequence -> (all h (batch, time, units), final c)."""
+    kernel, recurrent_kernel, *rest = weights
+    bias = rest[0] if rest else None
+    u = recurrent_kernel.shape[0]
+    h = np.zeros((x.shape[0], u)) if h0 is None else h0
+    c = np.zeros((x.shape[0], u)) if c0 is None else c0
+    out = []
+    for t in range(x.shape[1]):
+        h, c = lstm_step(x[:, t], h, c, kernel, recurrent_kernel, bias, activation,
+                         recurrent_activation)
+        out.append(h)
+    return np.stack(out, axis=1), c

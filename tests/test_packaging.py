@@ -1,0 +1,69 @@
+"""The project's set-up files agree with each other."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import yaml
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _name(requirement: str) -> str:
+    """The normalised distribution name of a requirement string ('scikit-learn>=1.2' -> ...)."""
+    name = re.split(r"[\s<>=!~;\[]", requirement.strip(), maxsplit=1)[0]
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _pyproject() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def test_environment_yml_lists_the_same_packages_as_pyproject():
+    project = _pyproject()["project"]
+    wanted = {_name(r) for r in project["dependencies"]}
+    wanted |= {_name(r) for r in project["optional-dependencies"]["dev"]}
+
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda = {_name(d) for d in env["dependencies"] if isinstance(d, str)} - {"python", "pip"}
+    pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+
+    assert conda == wanted, (
+        f"only in environment.yml: {sorted(conda - wanted)}; "
+        f"only in pyproject.toml: {sorted(wanted - conda)}"
+    )
+    assert pip_section == ["-e ."], "environment.yml must install lstmkit itself with pip"
+
+
+def test_dependencies_are_not_pinned():
+    project = _pyproject()["project"]
+    requirements = project["dependencies"] + [
+        r for extra in project["optional-dependencies"].values() for r in extra
+    ]
+    pinned = [r for r in requirements if "==" in r]
+    assert not pinned, f"exact pins belong in a lock file, not the package: {pinned}"
+
+
+def test_tensorflow_ships_keras_3():
+    deps = _pyproject()["project"]["dependencies"]
+    assert "tensorflow>=2.16" in deps and "keras>=3.0" in deps
+    assert any(r.startswith("tensorflow[and-cuda]") for r in
+               _pyproject()["project"]["optional-dependencies"]["gpu"])
+
+
+def test_readme_opens_with_the_two_commands():
+    readme = (ROOT / "README.md").read_text()
+    first_block = readme.split("```", 2)[1]
+    commands = [line.split("#")[0].strip() for line in first_block.splitlines()[1:] if line.strip()]
+    assert commands == ["make report", "make test"]
+
+
+def test_ci_runs_the_readme_test_command():
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
