@@ -1,0 +1,300 @@
+r"""Real data for the course, offline: loaders, sequence windows, splits and normalisation.
+
+Two real data sets ship inside installed packages, so nothing is downloaded at run time:
+
+- ``load_digits_sequences``: scikit-learn's 1797 handwritten digits (8x8 images), each image
+  read row by row as a sequence of 8 time steps with 8 features, labelled 0-9;
+- ``load_goog_prices``: 1047 daily closing prices of Google's stock (2004-08-19 to 2008-10-14),
+  the ``goog.npz`` sample file that matplotlib ships.
+
+The helpers turn such data into what a recurrent layer trains on, without leaking information
+from validation or test data into training:
+
+- ``sliding_windows`` cuts a series into (input window, target) pairs;
+- ``train_val_test_split`` splits arrays into three consecutive (or shuffled) parts;
+- ``Normalizer`` standardises features with a mean and standard deviation fitted on the training
+  part only and then applied, unchanged, to every part.
+
+Every function checks its arguments and raises a ``ValueError`` that names the bad argument.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "Normalizer",
+    "load_digits_sequences",
+    "load_goog_prices",
+    "sliding_windows",
+    "train_val_test_split",
+]
+
+
+def _positive_int(name: str, value: Any) -> int:
+    """``value`` as an ``int`` if it is a positive integer, else a ``ValueError`` naming it."""
+    try:
+        result = operator.index(value)
+    except TypeError:
+        result = None
+    if result is None or isinstance(value, bool) or result <= 0:
+        raise ValueError(
+            f"Argument `{name}` must be a positive integer; received {name}={value!r}."
+        )
+    return result
+
+
+def _fraction(name: str, value: Any) -> float:
+    """``value`` as a float in [0, 1), else a ``ValueError`` naming it."""
+    try:
+        result = float(value)
+    except (TypeError, ValueError):
+        result = float("nan")
+    if isinstance(value, bool) or not 0.0 <= result < 1.0:  # also rejects NaN
+        raise ValueError(f"Argument `{name}` must be a float in [0, 1); received {name}={value!r}.")
+    return result
+
+
+def load_digits_sequences() -> tuple[np.ndarray, np.ndarray]:
+    r"""scikit-learn's handwritten digits as sequences: each 8x8 image read row by row.
+
+    Image :math:`n` becomes the sequence :math:`x_{n,1}, \dots, x_{n,8}` where the input at step
+    :math:`t` is row :math:`t` of the image (8 pixel intensities). Intensities, integers 0-16 in
+    the data set, are divided by 16 so they lie in :math:`[0, 1]`.
+
+    Returns:
+        ``(x, y)``: ``x`` float32 of shape (1797, 8, 8) as (sample, time, feature) and ``y``
+        int64 of shape (1797,), the digit 0-9 each image shows.
+
+    Raises:
+        ImportError: If scikit-learn (the ``dev`` extra of lstmkit) is not installed.
+    """
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "load_digits_sequences needs scikit-learn, which ships the digits data set: "
+            "pip install scikit-learn (or lstmkit[dev])."
+        ) from err
+    digits = load_digits()
+    x = (digits.images / 16.0).astype("float32")
+    return x, digits.target.astype("int64")
+
+
+def load_goog_prices() -> tuple[np.ndarray, np.ndarray]:
+    """Daily closing prices of Google's stock, 2004-08-19 to 2008-10-14 (matplotlib sample data).
+
+    Returns:
+        ``(dates, close)``: ``dates`` of dtype ``datetime64[D]`` and ``close`` float64 (US
+        dollars), both of shape (1047,), one entry per trading day in increasing date order.
+    """
+    from matplotlib import cbook
+
+    prices = cbook.get_sample_data("goog.npz")["price_data"]
+    return prices["date"].astype("datetime64[D]"), prices["close"].astype("float64")
+
+
+def sliding_windows(
+    series: Any, window: int, horizon: int = 1, stride: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Cut a series into input windows and the value ``horizon`` steps after each window.
+
+    For a series :math:`s_0, \dots, s_{T-1}`, window :math:`n` starts at :math:`a = n \cdot
+    \text{stride}`:
+
+    .. math::
+
+        X_n = (s_a, s_{a+1}, \dots, s_{a+w-1}), \qquad y_n = s_{a+w-1+h}
+
+    with :math:`w` = ``window`` and :math:`h` = ``horizon`` (1: the next value), for every
+    :math:`n` with :math:`a + w - 1 + h \le T - 1`, that is
+    :math:`N = \lfloor (T - w - h) / \text{stride} \rfloor + 1` windows.
+
+    Args:
+        series: Array-like of shape (T,) (one feature) or (T, features).
+        window: Positive integer :math:`w`, the number of time steps in each input window.
+        horizon: Positive integer :math:`h`, how many steps after the window's last step the
+            target lies.
+        stride: Positive integer, steps between the starts of consecutive windows.
+
+    Returns:
+        ``(x, y)``: ``x`` of shape (N, window, features) and ``y`` of shape (N, features), copies
+        in the series' dtype (a 1-D series counts as one feature).
+
+    Raises:
+        ValueError: If ``series`` is not of rank 1 or 2, if ``window``, ``horizon`` or ``stride``
+            is not a positive integer, or if ``window + horizon`` exceeds the series' length.
+    """
+    window = _positive_int("window", window)
+    horizon = _positive_int("horizon", horizon)
+    stride = _positive_int("stride", stride)
+    values = np.asarray(series)
+    if values.ndim not in (1, 2):
+        raise ValueError(
+            "Argument `series` must be of rank 1 (time,) or 2 (time, features); received an "
+            f"array of shape {values.shape}."
+        )
+    if values.ndim == 1:
+        values = values[:, None]
+    length = values.shape[0]
+    if window + horizon > length:
+        raise ValueError(
+            f"Argument `window` is too long for the series: window={window} plus "
+            f"horizon={horizon} needs at least {window + horizon} time steps, but `series` has "
+            f"{length}; use window <= {length - horizon}."
+        )
+    starts = np.arange(0, length - window - horizon + 1, stride)
+    x = values[starts[:, None] + np.arange(window)]
+    y = values[starts + window - 1 + horizon]
+    return x, y
+
+
+def train_val_test_split(
+    *arrays: Any,
+    validation: float = 0.15,
+    test: float = 0.15,
+    shuffle: bool = False,
+    seed: int | None = None,
+) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+    r"""Split arrays along their first axis into training, validation and test parts.
+
+    Of :math:`N` samples, the test part gets :math:`\lfloor N \cdot \text{test} \rceil`
+    (rounded), the validation part :math:`\lfloor N \cdot \text{validation} \rceil` and training
+    the rest. Without shuffling the parts are consecutive, in that order — training first, then
+    validation, then test — which is what a time series needs: the model is evaluated on data
+    from *after* everything it trained on. With ``shuffle=True`` one random permutation
+    (from ``seed``) is applied to all arrays alike first.
+
+    Args:
+        *arrays: One or more array-likes with the same length along their first axis (for
+            example inputs and targets).
+        validation: Fraction in [0, 1) of the samples for validation.
+        test: Fraction in [0, 1) of the samples for testing.
+        shuffle: Whether to permute the samples before splitting.
+        seed: Seed of the permutation (used only with ``shuffle=True``).
+
+    Returns:
+        ``(train, val, test)``, each a tuple with one array per input array, in input order.
+
+    Raises:
+        ValueError: If no array is given, an array is a scalar, the arrays' lengths differ,
+            ``validation`` or ``test`` is not in [0, 1), their sum is not below 1, or the
+            training part would be empty.
+    """
+    if not arrays:
+        raise ValueError(
+            "train_val_test_split needs at least one array in `arrays`; received none."
+        )
+    values = [np.asarray(a) for a in arrays]
+    for position, a in enumerate(values):
+        if a.ndim == 0:
+            raise ValueError(
+                f"Argument `arrays` must hold arrays of rank >= 1; array {position} is a scalar."
+            )
+    lengths = [len(a) for a in values]
+    if len(set(lengths)) != 1:
+        raise ValueError(
+            "Argument `arrays` must hold arrays of the same length along the first axis; "
+            f"received lengths {lengths}."
+        )
+    validation = _fraction("validation", validation)
+    test = _fraction("test", test)
+    if validation + test >= 1.0:
+        raise ValueError(
+            "Arguments `validation` and `test` must sum to less than 1 so that some data is left "
+            f"for training; received validation={validation} and test={test}."
+        )
+    n = lengths[0]
+    n_test = round(n * test)
+    n_val = round(n * validation)
+    n_train = n - n_val - n_test
+    if n_train <= 0:
+        raise ValueError(
+            f"The training part would be empty: {n} samples with validation={validation} and "
+            f"test={test} leave {n_train} for training; pass more samples or smaller fractions."
+        )
+    if shuffle:
+        order = np.random.default_rng(seed).permutation(n)
+        values = [a[order] for a in values]
+    bounds = [(0, n_train), (n_train, n_train + n_val), (n_train + n_val, n)]
+    train, val, tst = (tuple(a[lo:hi] for a in values) for lo, hi in bounds)
+    return train, val, tst
+
+
+class Normalizer:
+    r"""Standardise each feature with statistics fitted on training data only.
+
+    ``fit(x)`` computes, for each feature (last axis) :math:`j`, the mean :math:`\mu_j` and
+    standard deviation :math:`\sigma_j` over all other axes (samples, and time steps for
+    sequences); ``transform`` maps
+
+    .. math::
+
+        z_{\dots j} = \frac{x_{\dots j} - \mu_j}{\sigma_j}
+
+    and ``inverse_transform`` maps back, :math:`x = z \sigma + \mu`. A constant feature
+    (:math:`\sigma_j = 0`) gets :math:`\sigma_j = 1`, so it becomes 0 instead of NaN.
+
+    Fit it on the training part, then transform training, validation and test data with the
+    same :math:`\mu, \sigma`: statistics taken from validation or test data would leak
+    information about them into training.
+
+    Attributes:
+        mean_: (features,) float64 array :math:`\mu`, set by ``fit``.
+        std_: (features,) float64 array :math:`\sigma`, set by ``fit``.
+    """
+
+    def __init__(self) -> None:
+        self.mean_: np.ndarray | None = None
+        self.std_: np.ndarray | None = None
+
+    @staticmethod
+    def _check(x: Any, name: str) -> np.ndarray:
+        values = np.asarray(x)
+        if values.ndim == 0 or values.size == 0:
+            raise ValueError(
+                f"Argument `{name}` must be a non-empty array of rank >= 1 (features on the "
+                f"last axis); received shape {values.shape}."
+            )
+        if not np.issubdtype(values.dtype, np.number) or not np.all(np.isfinite(values)):
+            raise ValueError(f"Argument `{name}` must hold finite numbers only.")
+        return values
+
+    def fit(self, x: Any) -> Normalizer:
+        """Compute the per-feature mean and standard deviation of ``x``; returns ``self``."""
+        values = self._check(x, "x").astype("float64")
+        axes = tuple(range(values.ndim - 1))
+        self.mean_ = values.mean(axis=axes)
+        std = values.std(axis=axes)
+        self.std_ = np.where(std > 0.0, std, 1.0)
+        return self
+
+    def _fitted(self, x: Any, name: str) -> np.ndarray:
+        if self.mean_ is None or self.std_ is None:
+            raise ValueError("This Normalizer is not fitted yet: call fit(training_data) first.")
+        values = self._check(x, name)
+        if values.shape[-1] != self.mean_.shape[-1]:
+            raise ValueError(
+                f"Argument `{name}` must have {self.mean_.shape[-1]} features on its last axis, "
+                f"as the data the Normalizer was fitted on; received shape {values.shape}."
+            )
+        return values
+
+    def transform(self, x: Any) -> np.ndarray:
+        r"""Return :math:`(x - \mu) / \sigma`, in ``x``'s dtype if floating, else float64."""
+        values = self._fitted(x, "x")
+        dtype = values.dtype if np.issubdtype(values.dtype, np.floating) else np.float64
+        return ((values - self.mean_) / self.std_).astype(dtype)
+
+    def inverse_transform(self, z: Any) -> np.ndarray:
+        r"""Return :math:`z \sigma + \mu`, in ``z``'s dtype if floating, else float64."""
+        values = self._fitted(z, "z")
+        dtype = values.dtype if np.issubdtype(values.dtype, np.floating) else np.float64
+        return (values * self.std_ + self.mean_).astype(dtype)
+
+    def fit_transform(self, x: Any) -> np.ndarray:
+        """``fit(x)``, then ``transform(x)``."""
+        return self.fit(x).transform(x)
