@@ -1,0 +1,535 @@
+"""Self-checking exercises for the course notebooks.
+
+Each exercise in a notebook has a stub cell where the learner writes a function and a cell that
+calls a checker from this module. A checker runs the learner's function on a few random inputs,
+compares it with a reference, and returns a :class:`CheckResult`: a pass, or a hint naming the
+most likely mistake (wrong shape, wrong gate order, forgot the bias...). A checker never raises
+for a wrong answer, so a notebook always runs top to bottom; in a notebook the result displays as
+its one-line message.
+
+The framework, for whoever adds a checker:
+
+- :class:`Mistake` models one failure mode as a *wrong reference*: a function computing what an
+  implementation with that mistake returns, and the hint to give when the learner's output
+  matches it. Mapping outputs to known mistakes gives specific hints without parsing code.
+- :func:`check_function` runs a candidate against a reference and a list of mistakes on random
+  inputs, and handles the generic failures (returned ``None``, raised, wrong structure, wrong
+  shape, wrong values).
+- :func:`check_answer` checks a plain value (a number, a shape, a string) against the expected
+  one, with hints for known wrong answers.
+
+Checkers are listed per notebook below; add new ones at the end of the file.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "CheckResult",
+    "Mistake",
+    "check_answer",
+    "check_function",
+    # notebook 01
+    "check_rnn_step",
+    "check_rnn_unroll",
+    "check_step_jacobian",
+    # notebook 02
+    "check_lstm_step",
+    "check_unit_forget_bias",
+    "check_torch_to_keras",
+]
+
+PASS = "PASS"
+HINT = "NOT YET"
+
+
+# ---------------------------------------------------------------------------------------------
+# Framework
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of a check: ``passed`` and a one-line ``message`` (the pass or the hint).
+
+    Truthy when passed. Its ``repr`` is the message, so a notebook cell ending with a checker
+    call displays just that line.
+    """
+
+    passed: bool
+    message: str
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return self.message
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:  # IPython display
+        printer.text(self.message)
+
+
+def passed(name: str, detail: str) -> CheckResult:
+    """A passing result for exercise ``name``."""
+    return CheckResult(True, f"{PASS} {name}: {detail}")
+
+
+def hint(name: str, text: str) -> CheckResult:
+    """A failing result for exercise ``name`` with a hint."""
+    return CheckResult(False, f"{HINT} {name}: {text}")
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A known wrong answer: ``compute`` takes the reference's arguments (positionally) and returns
+    what a function with this mistake returns; ``hint`` is shown when the learner's output matches
+    it."""
+
+    hint: str
+    compute: Callable[..., Any]
+
+
+def _as_arrays(value: Any) -> tuple[bool, tuple[np.ndarray, ...]]:
+    """``(is_sequence, arrays)``: a tuple/list of outputs, or one output, as float64 arrays."""
+    if isinstance(value, (tuple, list)):
+        return True, tuple(_to_numpy(v) for v in value)
+    return False, (_to_numpy(value),)
+
+
+def _to_numpy(value: Any) -> np.ndarray:
+    if hasattr(value, "numpy") and callable(value.numpy):  # eager tensors, variables
+        value = value.numpy()
+    array = np.asarray(value)
+    if array.dtype.kind in "biuf":
+        array = array.astype(np.float64)
+    return array
+
+
+def _same(got: tuple[np.ndarray, ...], want: tuple[np.ndarray, ...], rtol: float,
+          atol: float) -> bool:
+    return len(got) == len(want) and all(
+        g.shape == w.shape
+        and g.dtype.kind == w.dtype.kind
+        and (np.array_equal(g, w) if g.dtype.kind not in "f" else
+             np.allclose(g, w, rtol=rtol, atol=atol))
+        for g, w in zip(got, want, strict=False)
+    )
+
+
+def _copy(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in inputs.items()}
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return text[0][:200] if text else ""
+
+
+def _shapes(arrays: Iterable[np.ndarray]) -> str:
+    return ", ".join(str(a.shape) for a in arrays)
+
+
+def check_function(
+    name: str,
+    candidate: Any,
+    reference: Callable[..., Any],
+    make_inputs: Callable[[np.random.Generator], dict[str, Any]],
+    *,
+    mistakes: Iterable[Mistake] = (),
+    error_hint: str = "",
+    output_names: str = "",
+    trials: int = 3,
+    seed: int = 0,
+    rtol: float = 1e-5,
+    atol: float = 1e-5,
+) -> CheckResult:
+    """Run ``candidate`` against ``reference`` on ``trials`` random inputs.
+
+    Args:
+        name: The exercise's name, shown in the message.
+        candidate: The learner's function. It is called with the inputs positionally, in the
+            order of ``make_inputs``' dict, so the learner may name the parameters freely.
+        reference: The right answer, called with the same inputs (also positionally).
+        make_inputs: ``rng -> dict`` of the inputs of one trial.
+        mistakes: Known wrong answers; the first one the candidate's output matches gives the hint.
+        error_hint: Added to the message when the candidate raises (e.g. a shape reminder).
+        output_names: How to name the outputs in a hint about the return structure, e.g.
+            ``"(h, c)"``.
+        trials, seed: How many random inputs, from which seed (trial k uses ``seed + k``).
+        rtol, atol: Tolerances of the comparison (float32 arithmetic passes).
+
+    Returns:
+        A :class:`CheckResult`; never raises because of the candidate.
+    """
+    if not callable(candidate):
+        return hint(name, f"expected a function, got a {type(candidate).__name__}.")
+    mistakes = list(mistakes)
+    for trial in range(trials):
+        rng = np.random.default_rng(seed + trial)
+        inputs = make_inputs(rng)
+        want_seq, want = _as_arrays(reference(*_copy(inputs).values()))
+        try:
+            raw = candidate(*_copy(inputs).values())
+        except Exception as err:  # noqa: BLE001 - any error of the learner's code is a hint
+            message = f"your function raised {type(err).__name__}: {_first_line(err)}"
+            return hint(name, f"{message} {error_hint}".strip())
+        if raw is None:
+            return hint(name, "your function returned None: replace `return None` with your code "
+                              "and return the result.")
+        try:
+            got_seq, got = _as_arrays(raw)
+        except Exception as err:  # noqa: BLE001
+            return hint(name, f"could not read your result as arrays ({type(err).__name__}).")
+        if _same(got, want, rtol, atol) and got_seq == want_seq:
+            continue
+        for mistake in mistakes:
+            _, wrong = _as_arrays(mistake.compute(*_copy(inputs).values()))
+            if _same(got, wrong, rtol, atol):
+                return hint(name, mistake.hint)
+        if got_seq != want_seq or len(got) != len(want):
+            expected = output_names or (f"a tuple of {len(want)} arrays" if want_seq
+                                        else "one array")
+            return hint(name, f"expected your function to return {expected}; it returned "
+                              f"{len(got)} value(s) of shape {_shapes(got)}.")
+        for k, (g, w) in enumerate(zip(got, want, strict=True)):
+            which = f"output {k}" if want_seq else "the result"
+            if g.shape != w.shape:
+                text = f"wrong shape: {which} should have shape {w.shape}, yours has {g.shape}"
+                if g.ndim >= 2 and g.shape == w.shape[::-1]:
+                    text += " (transposed? check the order of the operands)"
+                return hint(name, text + ".")
+            if g.dtype.kind == "f" and not np.all(np.isfinite(g)):
+                return hint(name, f"{which} contains NaN or inf.")
+        diff = max(float(np.max(np.abs(g - w))) if g.size and g.dtype.kind == "f" else 0.0
+                   for g, w in zip(got, want, strict=True))
+        return hint(name, f"right shape, wrong values (max abs difference {diff:.2g} from the "
+                          "reference). Compare your code with the equations above.")
+    return passed(name, f"matches the reference on {trials} random inputs.")
+
+
+def check_answer(name: str, answer: Any, expected: Any,
+                 wrong_answers: Mapping[Any, str] | None = None) -> CheckResult:
+    """Check a plain value (number, tuple, string) against ``expected``.
+
+    ``wrong_answers`` maps known wrong values to their hint.
+    """
+    if answer is None:
+        return hint(name, "no answer yet: replace `None` with your answer.")
+    if _equal(answer, expected):
+        return passed(name, "right.")
+    for wrong, text in (wrong_answers or {}).items():
+        if _equal(answer, wrong):
+            return hint(name, text)
+    return hint(name, f"{answer!r} is not right; look again at the derivation above.")
+
+
+def _equal(a: Any, b: Any) -> bool:
+    try:
+        return bool(np.all(np.asarray(a) == np.asarray(b))) and np.shape(a) == np.shape(b)
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+# ---------------------------------------------------------------------------------------------
+# Notebook 01: the simple RNN cell
+# ---------------------------------------------------------------------------------------------
+_RNN_SHAPES = (
+    "Shapes: x is (batch, input_dim), W is (input_dim, units), h_prev is (batch, units) and "
+    "U is (units, units), so the products are x @ W and h_prev @ U (data on the left)."
+)
+
+
+def _rnn_inputs(rng: np.random.Generator) -> dict[str, np.ndarray]:
+    batch, input_dim, units = 3, 5, 4
+    return {
+        "x": rng.normal(size=(batch, input_dim)),
+        "h_prev": rng.normal(size=(batch, units)) * 0.5,
+        "W": rng.normal(size=(input_dim, units)) * 0.5,
+        "U": rng.normal(size=(units, units)) * 0.5,
+        "b": rng.normal(size=(units,)),
+    }
+
+
+def _rnn_step(x, h_prev, W, U, b):
+    return np.tanh(x @ W + h_prev @ U + b)
+
+
+_RNN_STEP_MISTAKES = (
+    Mistake("forgot the bias: add b to the pre-activation before tanh.",
+            lambda x, h_prev, W, U, b: np.tanh(x @ W + h_prev @ U)),
+    Mistake("forgot the activation: h_t = tanh(x W + h_prev U + b).",
+            lambda x, h_prev, W, U, b: x @ W + h_prev @ U + b),
+    Mistake("wrong activation: the simple RNN cell uses tanh, not sigmoid.",
+            lambda x, h_prev, W, U, b: _sigmoid(x @ W + h_prev @ U + b)),
+    Mistake("forgot the recurrent term h_prev @ U: without it the cell has no memory.",
+            lambda x, h_prev, W, U, b: np.tanh(x @ W + b)),
+    Mistake("h_prev @ U.T is not h_prev @ U: in the row-vector convention rows of U index "
+            "h_prev and columns index h_t, so no transpose is needed.",
+            lambda x, h_prev, W, U, b: np.tanh(x @ W + h_prev @ U.T + b)),
+    Mistake("the bias belongs inside the activation: you added b after tanh, but "
+            "h_t = tanh(x W + h_prev U + b).",
+            lambda x, h_prev, W, U, b: np.tanh(x @ W + h_prev @ U) + b),
+)
+
+
+def check_rnn_step(fn: Any) -> CheckResult:
+    """Exercise 01.1: ``fn(x, h_prev, W, U, b) -> h_t`` in NumPy, ``h_t = tanh(x W + h U + b)``."""
+    return check_function("rnn_step", fn, _rnn_step, _rnn_inputs,
+                          mistakes=_RNN_STEP_MISTAKES, error_hint=_RNN_SHAPES)
+
+
+def _unroll_inputs(rng: np.random.Generator) -> dict[str, np.ndarray]:
+    batch, time, input_dim, units = 3, 6, 5, 4
+    return {
+        "xs": rng.normal(size=(batch, time, input_dim)),
+        "h0": rng.normal(size=(batch, units)) * 0.5,
+        "W": rng.normal(size=(input_dim, units)) * 0.5,
+        "U": rng.normal(size=(units, units)) * 0.5,
+        "b": rng.normal(size=(units,)),
+    }
+
+
+def _unroll_states(xs, h0, W, U, b, carry=True, reverse=False):
+    h, out = h0, []
+    steps = range(xs.shape[1])
+    for t in reversed(steps) if reverse else steps:
+        h = _rnn_step(xs[:, t], h if carry else h0, W, U, b)
+        out.append(h)
+    return out
+
+
+def _unroll(xs, h0, W, U, b):
+    return np.stack(_unroll_states(xs, h0, W, U, b), axis=1)
+
+
+_UNROLL_MISTAKES = (
+    Mistake("you returned only the last state; return every step's h_t, stacked on axis 1 "
+            "into (batch, time, units).",
+            lambda xs, h0, W, U, b: _unroll_states(xs, h0, W, U, b)[-1]),
+    Mistake("the states are stacked on the wrong axis: Keras' layout is (batch, time, units), "
+            "so stack on axis 1 (np.stack(states, axis=1)).",
+            lambda xs, h0, W, U, b: np.stack(_unroll_states(xs, h0, W, U, b), axis=0)),
+    Mistake("the state is not carried: each step must use the h_t of the step before, not h0.",
+            lambda xs, h0, W, U, b: np.stack(_unroll_states(xs, h0, W, U, b, carry=False),
+                                             axis=1)),
+    Mistake("you included the initial state h0 in the output; return only the T new states.",
+            lambda xs, h0, W, U, b: np.stack([h0, *_unroll_states(xs, h0, W, U, b)], axis=1)),
+    Mistake("time runs backwards in your loop: go from t = 0 to T-1 (xs[:, t] is step t).",
+            lambda xs, h0, W, U, b: np.stack(_unroll_states(xs, h0, W, U, b, reverse=True),
+                                             axis=1)),
+)
+
+
+def check_rnn_unroll(fn: Any) -> CheckResult:
+    """Exercise 01.2: ``fn(xs, h0, W, U, b) -> hs``, all states (batch, time, units)."""
+    return check_function(
+        "rnn_unroll", fn, _unroll, _unroll_inputs, mistakes=_UNROLL_MISTAKES,
+        error_hint="xs is (batch, time, input_dim): the input of step t is xs[:, t]. "
+                   + _RNN_SHAPES,
+    )
+
+
+def _jacobian_inputs(rng: np.random.Generator) -> dict[str, np.ndarray]:
+    input_dim, units = 5, 4
+    return {
+        "x": rng.normal(size=(input_dim,)),
+        "h_prev": rng.normal(size=(units,)) * 0.5,
+        "W": rng.normal(size=(input_dim, units)) * 0.5,
+        "U": rng.normal(size=(units, units)) * 0.5,
+        "b": rng.normal(size=(units,)),
+    }
+
+
+def _new_h(x, h_prev, W, U, b):
+    return np.tanh(x @ W + h_prev @ U + b)
+
+
+def _step_jacobian(x, h_prev, W, U, b):
+    h = _new_h(x, h_prev, W, U, b)
+    return (1.0 - h**2)[:, None] * U.T
+
+
+_JACOBIAN_MISTAKES = (
+    Mistake("forgot the derivative of tanh: J = diag(1 - h_t**2) @ U.T.",
+            lambda x, h_prev, W, U, b: U.T),
+    Mistake("your Jacobian is transposed: J[i, j] = d h_t[i] / d h_prev[j], so rows follow "
+            "h_t: J = diag(1 - h_t**2) @ U.T, i.e. (1 - h_t**2)[:, None] * U.T.",
+            lambda x, h_prev, W, U, b: _step_jacobian(x, h_prev, W, U, b).T),
+    Mistake("tanh' must be taken at the new state: 1 - h_t**2, not 1 - h_prev**2.",
+            lambda x, h_prev, W, U, b: (1.0 - h_prev**2)[:, None] * U.T),
+    Mistake("tanh'(z) = 1 - tanh(z)**2 = 1 - h_t**2 (squared), not 1 - h_t.",
+            lambda x, h_prev, W, U, b: (1.0 - _new_h(x, h_prev, W, U, b))[:, None] * U.T),
+    Mistake("you used U where U.T belongs: since h_t = tanh(... + h_prev @ U), "
+            "d h_t[i] / d h_prev[j] = (1 - h_t[i]**2) * U[j, i], i.e. J = (1 - h_t**2)[:, None] "
+            "* U.T.",
+            lambda x, h_prev, W, U, b: (1.0 - _new_h(x, h_prev, W, U, b) ** 2)[:, None] * U),
+)
+
+
+def check_step_jacobian(fn: Any) -> CheckResult:
+    """Exercise 01.3: ``fn(x, h_prev, W, U, b) -> J`` with ``J[i, j] = d h_t[i] / d h_prev[j]``
+    for one sample (vectors, no batch axis)."""
+    return check_function(
+        "step_jacobian", fn, _step_jacobian, _jacobian_inputs, mistakes=_JACOBIAN_MISTAKES,
+        error_hint="Here x, h_prev and b are vectors (no batch axis) and J is (units, units).",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Notebook 02: the LSTM cell
+# ---------------------------------------------------------------------------------------------
+_GATES = "ifco"  # Keras' column blocks: input, forget, candidate (c), output
+
+
+def _lstm_inputs(rng: np.random.Generator) -> dict[str, np.ndarray]:
+    batch, input_dim, units = 3, 5, 4
+    return {
+        "x": rng.normal(size=(batch, input_dim)),
+        "h_prev": rng.normal(size=(batch, units)) * 0.5,
+        "c_prev": rng.normal(size=(batch, units)),
+        "kernel": rng.normal(size=(input_dim, 4 * units)) * 0.5,
+        "recurrent_kernel": rng.normal(size=(units, 4 * units)) * 0.5,
+        "bias": rng.normal(size=(4 * units,)),
+    }
+
+
+def _lstm(x, h_prev, c_prev, kernel, recurrent_kernel, bias, order=_GATES, use_bias=True,
+          candidate=np.tanh, tanh_c=True, forget=True):
+    z = x @ kernel + h_prev @ recurrent_kernel + (bias if use_bias else 0.0)
+    blocks = dict(zip(order, np.split(z, 4, axis=-1), strict=True))
+    i, f, o = _sigmoid(blocks["i"]), _sigmoid(blocks["f"]), _sigmoid(blocks["o"])
+    g = candidate(blocks["c"])
+    c = (f * c_prev if forget else 0.0) + i * g
+    h = o * (np.tanh(c) if tanh_c else c)
+    return h, c
+
+
+def _lstm_step(x, h_prev, c_prev, kernel, recurrent_kernel, bias):
+    return _lstm(x, h_prev, c_prev, kernel, recurrent_kernel, bias)
+
+
+def _gate_order_mistake(order: str) -> Mistake:
+    return Mistake(
+        f"wrong gate order: your function reads the column blocks as {', '.join(order)}, "
+        "but Keras stores them as i, f, c, o (input, forget, candidate, output).",
+        lambda *args: _lstm(*args, order=order),
+    )
+
+
+_LSTM_STEP_MISTAKES = (
+    Mistake("forgot the bias: z = x @ kernel + h_prev @ recurrent_kernel + bias.",
+            lambda *args: _lstm(*args, use_bias=False)),
+    Mistake("h_t = o * tanh(c_t): you forgot the tanh on the new cell state.",
+            lambda *args: _lstm(*args, tanh_c=False)),
+    Mistake("the candidate g uses tanh, not sigmoid (only i, f and o are sigmoid gates).",
+            lambda *args: _lstm(*args, candidate=_sigmoid)),
+    Mistake("c_t = f * c_prev + i * g: you dropped the forget term f * c_prev.",
+            lambda *args: _lstm(*args, forget=False)),
+    Mistake("return (h_t, c_t) in that order; yours returns (c_t, h_t).",
+            lambda *args: _lstm(*args)[::-1]),
+    *(_gate_order_mistake("".join(p)) for p in itertools.permutations(_GATES)
+      if "".join(p) != _GATES),
+)
+
+
+def check_lstm_step(fn: Any) -> CheckResult:
+    """Exercise 02.1: ``fn(x, h_prev, c_prev, kernel, recurrent_kernel, bias) -> (h_t, c_t)`` in
+    NumPy with Keras' weight layout (column blocks i, f, c, o)."""
+    return check_function(
+        "lstm_step", fn, _lstm_step, _lstm_inputs, mistakes=_LSTM_STEP_MISTAKES,
+        output_names="a tuple (h_t, c_t)",
+        error_hint="Shapes: kernel is (input_dim, 4*units) and recurrent_kernel (units, "
+                   "4*units): x @ kernel + h_prev @ recurrent_kernel is (batch, 4*units); "
+                   "split it into 4 blocks of `units` columns.",
+    )
+
+
+def _forget_bias_inputs(rng: np.random.Generator) -> dict[str, int]:
+    return {"units": int(rng.integers(2, 7))}
+
+
+def _forget_bias(units, block=1, value=1.0):
+    bias = np.zeros(4 * units)
+    bias[block * units:(block + 1) * units] = value
+    return bias
+
+
+_FORGET_BIAS_MISTAKES = (
+    *(Mistake(f"the ones are in block {k} ({'ifco'[k]}); the forget gate is block 1: Keras' "
+              "order is i, f, c, o.", lambda units, k=k: _forget_bias(units, block=k))
+      for k in (0, 2, 3)),
+    Mistake("only the forget block starts at 1; the other three blocks start at 0 (zeros).",
+            lambda units: np.ones(4 * units)),
+    Mistake("the forget block must start at exactly 1, not 0: that is the point of "
+            "unit_forget_bias.", lambda units: np.zeros(4 * units)),
+    Mistake("return the whole bias, 4 * units values (i, f, c, o), not only the forget block.",
+            lambda units: np.ones(units)),
+)
+
+
+def check_unit_forget_bias(fn: Any) -> CheckResult:
+    """Exercise 02.2: ``fn(units) -> bias`` (4*units,), the initial LSTM bias with
+    ``unit_forget_bias=True`` and ``bias_initializer="zeros"``."""
+    return check_function("unit_forget_bias", fn, lambda units: _forget_bias(units),
+                          _forget_bias_inputs, mistakes=_FORGET_BIAS_MISTAKES)
+
+
+def _torch_inputs(rng: np.random.Generator) -> dict[str, np.ndarray]:
+    input_dim, units = 5, 3
+    return {
+        "weight_ih": rng.normal(size=(4 * units, input_dim)),
+        "weight_hh": rng.normal(size=(4 * units, units)),
+        "bias_ih": rng.normal(size=(4 * units,)),
+        "bias_hh": rng.normal(size=(4 * units,)),
+    }
+
+
+def _torch_to_keras(weight_ih, weight_hh, bias_ih, bias_hh):
+    return weight_ih.T, weight_hh.T, bias_ih + bias_hh
+
+
+_TORCH_MISTAKES = (
+    Mistake("PyTorch stores weights as (4*units, input_dim) for W @ x; Keras as "
+            "(input_dim, 4*units) for x @ W: transpose both weight matrices.",
+            lambda weight_ih, weight_hh, bias_ih, bias_hh: (weight_ih, weight_hh,
+                                                            bias_ih + bias_hh)),
+    Mistake("PyTorch adds two biases (b_ih + b_hh) and Keras has one: the Keras bias is "
+            "their sum, you kept only bias_ih.",
+            lambda weight_ih, weight_hh, bias_ih, bias_hh: (weight_ih.T, weight_hh.T, bias_ih)),
+    Mistake("the two PyTorch biases are added in the cell, so the Keras bias is their sum "
+            "(4*units values), not their concatenation.",
+            lambda weight_ih, weight_hh, bias_ih, bias_hh: (
+                weight_ih.T, weight_hh.T, np.concatenate([bias_ih, bias_hh]))),
+    Mistake("the kernel comes from weight_ih (input to hidden) and the recurrent kernel from "
+            "weight_hh; yours are swapped.",
+            lambda weight_ih, weight_hh, bias_ih, bias_hh: (weight_hh.T, weight_ih.T,
+                                                            bias_ih + bias_hh)),
+)
+
+
+def check_torch_to_keras(fn: Any) -> CheckResult:
+    """Exercise 02.3: ``fn(weight_ih, weight_hh, bias_ih, bias_hh) -> (kernel,
+    recurrent_kernel, bias)``: PyTorch ``nn.LSTM`` weights to Keras' ``LSTMCell`` layout."""
+    return check_function(
+        "torch_to_keras", fn, _torch_to_keras, _torch_inputs, mistakes=_TORCH_MISTAKES,
+        output_names="a tuple (kernel, recurrent_kernel, bias)",
+        error_hint="PyTorch: weight_ih (4*units, input_dim), weight_hh (4*units, units), two "
+                   "biases (4*units,). Keras: kernel (input_dim, 4*units), recurrent_kernel "
+                   "(units, 4*units), one bias (4*units,).",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Notebooks 03-05: add checkers below (and to __all__).
+# ---------------------------------------------------------------------------------------------

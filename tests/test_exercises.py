@@ -1,0 +1,354 @@
+"""The exercise checkers: each accepts a right answer and, for every hint it gives, a wrong answer
+that makes that exact hint appear. A checker must never raise because of the learner's code."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lstmkit import exercises as ex
+
+
+def sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def assert_pass(result):
+    assert isinstance(result, ex.CheckResult)
+    assert result.passed, result.message
+    assert result.message.startswith("PASS")
+
+
+def assert_hint(result, *fragments):
+    assert isinstance(result, ex.CheckResult)
+    assert not result.passed, result.message
+    assert result.message.startswith("NOT YET")
+    for fragment in fragments:
+        assert fragment in result.message, result.message
+
+
+# ---------------------------------------------------------------------------------------------
+# framework
+# ---------------------------------------------------------------------------------------------
+def _double(x):
+    return 2 * x
+
+
+def _inputs(rng):
+    return {"x": rng.normal(size=(2, 3))}
+
+
+def test_result_displays_as_its_message():
+    result = ex.CheckResult(True, "PASS demo: fine.")
+    assert repr(result) == str(result) == "PASS demo: fine."
+    assert bool(result) and not bool(ex.CheckResult(False, "NOT YET demo"))
+
+    class Printer:
+        text_out = ""
+
+        def text(self, s):
+            self.text_out += s
+
+    printer = Printer()
+    result._repr_pretty_(printer, False)
+    assert printer.text_out == "PASS demo: fine."
+
+
+def test_check_function_pass_and_generic_failures():
+    check = ex.check_function
+    assert_pass(check("demo", lambda x: x * 2.0, _double, _inputs))
+    # float32 arithmetic (e.g. keras.ops) is within tolerance
+    assert_pass(check("demo", lambda x: (2 * x).astype(np.float32), _double, _inputs))
+    assert_hint(check("demo", 42, _double, _inputs), "expected a function")
+    assert_hint(check("demo", lambda x: None, _double, _inputs), "returned None")
+    assert_hint(check("demo", lambda x: x.T * 2, _double, _inputs), "wrong shape", "transposed")
+    assert_hint(check("demo", lambda x: x[0] * 2, _double, _inputs), "wrong shape")
+    assert_hint(check("demo", lambda x: x * 3, _double, _inputs), "wrong values")
+    assert_hint(check("demo", lambda x: x * np.nan, _double, _inputs), "NaN")
+    assert_hint(check("demo", lambda x: (2 * x, x), _double, _inputs), "one array")
+    assert_hint(check("demo", lambda x: "text", _double, _inputs))
+
+
+def test_check_function_reports_errors_with_the_hint():
+    def broken(x):
+        raise ValueError("shapes do not match\nsecond line")
+
+    result = ex.check_function("demo", broken, _double, _inputs, error_hint="Mind the shapes.")
+    assert_hint(result, "raised ValueError: shapes do not match Mind the shapes.")
+    assert "second line" not in result.message
+
+
+def test_check_function_maps_mistakes_and_does_not_mutate_inputs():
+    mistakes = [ex.Mistake("you tripled it.", lambda x: 3 * x)]
+    assert_hint(ex.check_function("demo", lambda x: 3 * x, _double, _inputs, mistakes=mistakes),
+                "you tripled it.")
+
+    def in_place(x):
+        x *= 2
+        return x
+
+    assert_pass(ex.check_function("demo", in_place, _double, _inputs))
+
+
+def test_check_function_passes_inputs_positionally():
+    # the learner may name parameters as they like
+    assert_pass(ex.check_function("demo", lambda anything: anything * 2, _double, _inputs))
+
+
+def test_check_function_tuple_outputs():
+    def ref(x):
+        return x, 2 * x
+
+    assert_pass(ex.check_function("demo", lambda x: [x, 2 * x], ref, _inputs))
+    assert_hint(ex.check_function("demo", lambda x: 2 * x, ref, _inputs, output_names="(a, b)"),
+                "(a, b)")
+
+
+def test_check_answer():
+    assert_pass(ex.check_answer("count", 144, 144))
+    assert_pass(ex.check_answer("shape", (32, 4), (32, 4)))
+    assert_hint(ex.check_answer("count", None, 144), "no answer yet")
+    assert_hint(ex.check_answer("count", 108, 144, {108: "forgot the bias"}), "forgot the bias")
+    assert_hint(ex.check_answer("count", 7, 144), "7 is not right")
+    assert_hint(ex.check_answer("shape", (4, 32), (32, 4)))
+
+
+def test_tensor_results_are_accepted():
+    import keras
+
+    assert_pass(ex.check_function("demo", lambda x: keras.ops.multiply(x, 2.0), _double,
+                                  _inputs))
+
+
+# ---------------------------------------------------------------------------------------------
+# notebook 01
+# ---------------------------------------------------------------------------------------------
+def rnn_step_right(x, h_prev, W, U, b):
+    return np.tanh(x @ W + h_prev @ U + b)
+
+
+def test_rnn_step_right_answers():
+    assert_pass(ex.check_rnn_step(rnn_step_right))
+    import keras
+
+    assert_pass(ex.check_rnn_step(lambda x, h, W, U, b: keras.ops.tanh(
+        keras.ops.matmul(x, W) + keras.ops.matmul(h, U) + b)))
+
+
+@pytest.mark.parametrize(
+    ("wrong", "fragment"),
+    [
+        (lambda x, h, W, U, b: None, "returned None"),
+        (lambda x, h, W, U, b: np.tanh(x @ W + h @ U), "forgot the bias"),
+        (lambda x, h, W, U, b: x @ W + h @ U + b, "forgot the activation"),
+        (lambda x, h, W, U, b: sigmoid(x @ W + h @ U + b), "not sigmoid"),
+        (lambda x, h, W, U, b: np.tanh(x @ W + b), "forgot the recurrent term"),
+        (lambda x, h, W, U, b: np.tanh(x @ W + h @ U.T + b), "U.T is not"),
+        (lambda x, h, W, U, b: np.tanh(x @ W + h @ U) + b, "after tanh"),
+        (lambda x, h, W, U, b: np.tanh(W @ x + h @ U + b), "x @ W and h_prev @ U"),
+        (lambda x, h, W, U, b: np.tanh(x @ W + U @ h + b), "raised ValueError"),
+        (lambda x, h, W, U, b: np.tanh(x @ W + h @ U + b)[:, :2], "wrong shape"),
+        (lambda x, h, W, U, b: np.tanh(x @ W + 2 * h @ U + b), "wrong values"),
+    ],
+)
+def test_rnn_step_hints(wrong, fragment):
+    assert_hint(ex.check_rnn_step(wrong), fragment)
+
+
+def rnn_unroll_right(xs, h0, W, U, b):
+    h, states = h0, []
+    for t in range(xs.shape[1]):
+        h = np.tanh(xs[:, t] @ W + h @ U + b)
+        states.append(h)
+    return np.stack(states, axis=1)
+
+
+def test_rnn_unroll_right_answer():
+    assert_pass(ex.check_rnn_unroll(rnn_unroll_right))
+
+
+def _states(xs, h0, W, U, b, carry=True, reverse=False):
+    h, out = h0, []
+    order = range(xs.shape[1])
+    for t in reversed(order) if reverse else order:
+        h = np.tanh(xs[:, t] @ W + (h if carry else h0) @ U + b)
+        out.append(h)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("wrong", "fragment"),
+    [
+        (lambda xs, h0, W, U, b: _states(xs, h0, W, U, b)[-1], "only the last state"),
+        (lambda xs, h0, W, U, b: np.stack(_states(xs, h0, W, U, b)), "wrong axis"),
+        (lambda xs, h0, W, U, b: np.stack(_states(xs, h0, W, U, b, carry=False), 1),
+         "not carried"),
+        (lambda xs, h0, W, U, b: np.stack([h0, *_states(xs, h0, W, U, b)], 1), "initial state"),
+        (lambda xs, h0, W, U, b: np.stack(_states(xs, h0, W, U, b, reverse=True), 1),
+         "backwards"),
+        (lambda xs, h0, W, U, b: np.tanh(xs @ W + b), "wrong values"),
+        (lambda xs, h0, W, U, b: np.stack([np.tanh(xs[t] @ W) for t in range(6)], 1),
+         "xs[:, t]"),
+    ],
+)
+def test_rnn_unroll_hints(wrong, fragment):
+    assert_hint(ex.check_rnn_unroll(wrong), fragment)
+
+
+def jacobian_right(x, h_prev, W, U, b):
+    h = np.tanh(x @ W + h_prev @ U + b)
+    return np.diag(1 - h**2) @ U.T
+
+
+def test_step_jacobian_right_answers():
+    assert_pass(ex.check_step_jacobian(jacobian_right))
+
+    def by_finite_differences(x, h_prev, W, U, b, eps=1e-6):
+        def f(h):
+            return np.tanh(x @ W + h @ U + b)
+
+        return np.stack([(f(h_prev + eps * e) - f(h_prev - eps * e)) / (2 * eps)
+                         for e in np.eye(len(h_prev))], axis=1)
+
+    assert_pass(ex.check_step_jacobian(by_finite_differences))
+
+
+def _h(x, h_prev, W, U, b):
+    return np.tanh(x @ W + h_prev @ U + b)
+
+
+@pytest.mark.parametrize(
+    ("wrong", "fragment"),
+    [
+        (lambda x, h, W, U, b: U.T, "forgot the derivative of tanh"),
+        (lambda x, h, W, U, b: jacobian_right(x, h, W, U, b).T, "transposed"),
+        (lambda x, h, W, U, b: np.diag(1 - h**2) @ U.T, "not 1 - h_prev**2"),
+        (lambda x, h, W, U, b: np.diag(1 - _h(x, h, W, U, b)) @ U.T, "squared"),
+        (lambda x, h, W, U, b: np.diag(1 - _h(x, h, W, U, b) ** 2) @ U, "U where U.T"),
+        (lambda x, h, W, U, b: np.diag(1 - _h(x, h, W, U, b) ** 2), "wrong values"),
+        (lambda x, h, W, U, b: np.zeros((5, 5)), "wrong shape"),
+    ],
+)
+def test_step_jacobian_hints(wrong, fragment):
+    assert_hint(ex.check_step_jacobian(wrong), fragment)
+
+
+# ---------------------------------------------------------------------------------------------
+# notebook 02
+# ---------------------------------------------------------------------------------------------
+def lstm_variant(x, h_prev, c_prev, kernel, recurrent_kernel, bias, order="ifco", use_bias=True,
+                 cand=np.tanh, tanh_c=True, forget=True, swap=False):
+    z = x @ kernel + h_prev @ recurrent_kernel + (bias if use_bias else 0)
+    u = h_prev.shape[-1]
+    blocks = {name: z[:, k * u:(k + 1) * u] for k, name in enumerate(order)}
+    i, f, o = sigmoid(blocks["i"]), sigmoid(blocks["f"]), sigmoid(blocks["o"])
+    c = (f * c_prev if forget else 0) + i * cand(blocks["c"])
+    h = o * (np.tanh(c) if tanh_c else c)
+    return (c, h) if swap else (h, c)
+
+
+def test_lstm_step_right_answers():
+    assert_pass(ex.check_lstm_step(lstm_variant))
+    import keras
+
+    from lstmkit import LSTMCell
+
+    def with_lstmkit(x, h_prev, c_prev, kernel, recurrent_kernel, bias):
+        cell = LSTMCell(h_prev.shape[-1])
+        cell.build((None, x.shape[-1]))
+        cell.set_weights([kernel, recurrent_kernel, bias])
+        h, (_, c) = cell(keras.ops.convert_to_tensor(x, "float32"),
+                         [keras.ops.convert_to_tensor(h_prev, "float32"),
+                          keras.ops.convert_to_tensor(c_prev, "float32")])
+        return h, c
+
+    assert_pass(ex.check_lstm_step(with_lstmkit))
+
+
+@pytest.mark.parametrize(
+    ("options", "fragment"),
+    [
+        ({"use_bias": False}, "forgot the bias"),
+        ({"tanh_c": False}, "forgot the tanh on the new cell state"),
+        ({"cand": sigmoid}, "candidate g uses tanh"),
+        ({"forget": False}, "dropped the forget term"),
+        ({"swap": True}, "yours returns (c_t, h_t)"),
+        ({"order": "ifoc"}, "reads the column blocks as i, f, o, c"),
+        ({"order": "fico"}, "reads the column blocks as f, i, c, o"),
+        ({"order": "icfo"}, "reads the column blocks as i, c, f, o"),
+    ],
+)
+def test_lstm_step_hints(options, fragment):
+    assert_hint(ex.check_lstm_step(lambda *args: lstm_variant(*args, **options)), fragment)
+
+
+@pytest.mark.parametrize(
+    ("wrong", "fragment"),
+    [
+        (lambda x, h, c, k, r, b: lstm_variant(x, h, c, k, r, b)[0], "(h_t, c_t)"),
+        (lambda x, h, c, k, r, b: (h, c), "wrong values"),
+        (lambda x, h, c, k, r, b: (k @ x, c), "raised ValueError"),
+    ],
+)
+def test_lstm_step_generic_hints(wrong, fragment):
+    assert_hint(ex.check_lstm_step(wrong), fragment)
+
+
+def test_unit_forget_bias():
+    def right(units):
+        return np.concatenate([np.zeros(units), np.ones(units), np.zeros(2 * units)])
+
+    assert_pass(ex.check_unit_forget_bias(right))
+    assert_pass(ex.check_unit_forget_bias(_keras_bias))  # what Keras itself builds
+
+
+def _keras_bias(units):
+    import keras
+
+    cell = keras.layers.LSTMCell(units)
+    cell.build((None, 2))
+    return cell.bias.numpy()
+
+
+def _bias_with_block(units, block):
+    bias = np.zeros(4 * units)
+    bias[block * units:(block + 1) * units] = 1
+    return bias
+
+
+@pytest.mark.parametrize(
+    ("wrong", "fragment"),
+    [
+        (lambda units: _bias_with_block(units, 0), "block 0 (i)"),
+        (lambda units: _bias_with_block(units, 2), "block 2 (c)"),
+        (lambda units: _bias_with_block(units, 3), "block 3 (o)"),
+        (lambda units: np.ones(4 * units), "other three blocks start at 0"),
+        (lambda units: np.zeros(4 * units), "exactly 1"),
+        (lambda units: np.ones(units), "not only the forget block"),
+        (lambda units: np.ones(4 * units) * 0.5, "wrong values"),
+        (lambda units: np.zeros(3 * units), "wrong shape"),
+    ],
+)
+def test_unit_forget_bias_hints(wrong, fragment):
+    assert_hint(ex.check_unit_forget_bias(wrong), fragment)
+
+
+def test_torch_to_keras_right_answer():
+    assert_pass(ex.check_torch_to_keras(lambda wi, wh, bi, bh: (wi.T, wh.T, bi + bh)))
+    assert_pass(ex.check_torch_to_keras(
+        lambda wi, wh, bi, bh: [np.transpose(wi), np.transpose(wh), np.add(bh, bi)]))
+
+
+@pytest.mark.parametrize(
+    ("wrong", "fragment"),
+    [
+        (lambda wi, wh, bi, bh: (wi, wh, bi + bh), "transpose both"),
+        (lambda wi, wh, bi, bh: (wi.T, wh.T, bi), "their sum"),
+        (lambda wi, wh, bi, bh: (wi.T, wh.T, np.concatenate([bi, bh])), "not their concatenation"),
+        (lambda wi, wh, bi, bh: (wh.T, wi.T, bi + bh), "swapped"),
+        (lambda wi, wh, bi, bh: (wi.T, wh.T), "(kernel, recurrent_kernel, bias)"),
+        (lambda wi, wh, bi, bh: (wi.T, wh.T, bi - bh), "wrong values"),
+    ],
+)
+def test_torch_to_keras_hints(wrong, fragment):
+    assert_hint(ex.check_torch_to_keras(wrong), fragment)
