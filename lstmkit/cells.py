@@ -342,13 +342,31 @@ class LSTMCell(_RecurrentCell):
                 for k in range(4)
             )
 
+        h, c = self.gate_update(z_i, z_f, z_g, z_o, c_prev)
+        return h, [h, c]
+
+    def gate_update(self, z_i: Any, z_f: Any, z_g: Any, z_o: Any, c_prev: Any) -> tuple[Any, Any]:
+        r"""The gates and the state update, from the four pre-activations :math:`z_k`.
+
+        .. math::
+
+            c_t = \sigma(z_f) \odot c_{t-1} + \sigma(z_i) \odot \phi(z_g), \qquad
+            h_t = \sigma(z_o) \odot \phi(c_t)
+
+        with :math:`z_k = x_t W_k + h_{t-1} U_k + b_k`. ``call`` computes the :math:`z_k` one
+        step at a time; ``lstmkit.LSTM``'s compiled loop computes :math:`x_t W_k + b_k` for all
+        steps at once and calls this for the rest, so both share this one implementation.
+
+        Returns:
+            ``(h, c)``, each (batch, units).
+        """
         i = self.recurrent_activation(z_i)
         f = self.recurrent_activation(z_f)
         g = self.activation(z_g)
         o = self.recurrent_activation(z_o)
         c = f * c_prev + i * g
         h = o * self.activation(c)
-        return h, [h, c]
+        return h, c
 
     def get_config(self) -> dict:
         config = {
