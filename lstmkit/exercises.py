@@ -35,6 +35,9 @@ __all__ = [
     "Mistake",
     "check_answer",
     "check_function",
+    # notebook 00
+    "check_tour_shapes",
+    "check_copy_weights",
     # notebook 01
     "check_rnn_step",
     "check_rnn_unroll",
@@ -179,7 +182,7 @@ def check_function(
             raw = candidate(*_copy(inputs).values())
         except Exception as err:  # noqa: BLE001 - any error of the learner's code is a hint
             message = f"your function raised {type(err).__name__}: {_first_line(err)}"
-            return hint(name, f"{message} {error_hint}".strip())
+            return hint(name, f"{message}. Hint: {error_hint}" if error_hint else message)
         if raw is None:
             return hint(name, "your function returned None: replace `return None` with your code "
                               "and return the result.")
@@ -231,14 +234,96 @@ def check_answer(name: str, answer: Any, expected: Any,
 
 
 def _equal(a: Any, b: Any) -> bool:
+    """Structural equality: sequences element by element, arrays by value, the rest with ==."""
+    if isinstance(a, (tuple, list)) or isinstance(b, (tuple, list)):
+        return (isinstance(a, (tuple, list)) and isinstance(b, (tuple, list))
+                and len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b, strict=True)))
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return np.shape(a) == np.shape(b) and bool(np.all(np.asarray(a) == np.asarray(b)))
     try:
-        return bool(np.all(np.asarray(a) == np.asarray(b))) and np.shape(a) == np.shape(b)
+        return bool(a == b)
     except Exception:  # noqa: BLE001
         return False
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))
+
+
+# ---------------------------------------------------------------------------------------------
+# Notebook 00: setup and tour
+# ---------------------------------------------------------------------------------------------
+def check_tour_shapes(answer: Any, batch: int, steps: int, features: int,
+                      units: int) -> CheckResult:
+    """Exercise 00.1: the shapes ``(output, h, c)`` of
+    ``keras.layers.RNN(LSTMCell(units), return_sequences=True, return_state=True)`` on an input
+    of shape ``(batch, steps, features)``, as a tuple of three shape tuples."""
+    expected = ((batch, steps, units), (batch, units), (batch, units))
+    wrong = {
+        ((batch, units), (batch, units), (batch, units)):
+            "with return_sequences=True the output holds every step: (batch, steps, units).",
+        ((batch, steps, features), (batch, features), (batch, features)):
+            "the cell's width is `units`, not the number of input features.",
+        ((batch, steps, units), (batch, units)):
+            "an LSTM has two states, h and c: the layer returns (output, h, c).",
+        ((steps, batch, units), (batch, units), (batch, units)):
+            "Keras puts the batch axis first: (batch, steps, units).",
+        ((batch, steps, units), (batch, steps, units), (batch, steps, units)):
+            "return_state gives the final states only, one (batch, units) tensor each.",
+    }
+    # turn lists into tuples so [[32, 10, 4], ...] is accepted too
+    try:
+        answer = tuple(tuple(int(n) for n in shape) for shape in answer)
+    except (TypeError, ValueError):
+        pass
+    return check_answer("tour_shapes", answer, expected, wrong)
+
+
+def check_copy_weights(fn: Any) -> CheckResult:
+    """Exercise 00.2: ``fn(src, dst)`` makes the (unbuilt) ``lstmkit.LSTMCell`` ``dst`` compute
+    exactly what the built ``keras.layers.LSTMCell`` ``src`` computes."""
+    import keras
+
+    from lstmkit.cells import LSTMCell
+
+    name = "copy_weights"
+    if not callable(fn):
+        return hint(name, f"expected a function, got a {type(fn).__name__}.")
+    rng = np.random.default_rng(0)
+    input_dim, units, batch = 5, 3, 2
+    src = keras.layers.LSTMCell(units)
+    src.build((None, input_dim))
+    src.set_weights([rng.normal(size=w.shape) for w in src.get_weights()])
+    before = [w.copy() for w in src.get_weights()]
+    dst = LSTMCell(units)
+    try:
+        fn(src, dst)
+    except Exception as err:  # noqa: BLE001
+        text = f"your function raised {type(err).__name__}: {_first_line(err)}"
+        if not dst.built:
+            text += (". dst has no weights until it is built: call "
+                     "dst.build((None, input_dim)) first, with input_dim = src.kernel.shape[0].")
+        return hint(name, text)
+    if any(not np.array_equal(a, b) for a, b in zip(before, src.get_weights(), strict=True)):
+        return hint(name, "src's weights changed: you copied from dst to src. Read src's "
+                          "weights (get_weights) and write them into dst (set_weights).")
+    if not dst.built or not dst.weights:
+        return hint(name, "dst has no weights: build it with dst.build((None, input_dim)), then "
+                          "dst.set_weights(src.get_weights()).")
+    x = keras.ops.convert_to_tensor(rng.normal(size=(batch, input_dim)), "float32")
+    states = [keras.ops.convert_to_tensor(rng.normal(size=(batch, units)), "float32")
+              for _ in range(2)]
+    want = keras.ops.convert_to_numpy(src(x, states)[0])
+    try:
+        got = keras.ops.convert_to_numpy(dst(x, states)[0])
+    except Exception as err:  # noqa: BLE001
+        return hint(name, f"calling dst raised {type(err).__name__}: {_first_line(err)}. Was it "
+                          "built for inputs of width src.kernel.shape[0]?")
+    if not np.allclose(got, want, atol=1e-5):
+        return hint(name, "dst computes something else than src: copy all three arrays "
+                          "(kernel, recurrent_kernel, bias) unchanged, e.g. "
+                          "dst.set_weights(src.get_weights()).")
+    return passed(name, "dst now computes exactly what src computes.")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -533,3 +618,375 @@ def check_torch_to_keras(fn: Any) -> CheckResult:
 # ---------------------------------------------------------------------------------------------
 # Notebooks 03-05: add checkers below (and to __all__).
 # ---------------------------------------------------------------------------------------------
+
+
+# ---------------------------------------------------------------------------------------------
+# Notebook 03: driving cells over a sequence
+# ---------------------------------------------------------------------------------------------
+def _drive_inputs(rng: np.random.Generator) -> dict[str, Any]:
+    batch, time, input_dim, units = 3, 5, 4, 2
+    kernel = rng.normal(size=(input_dim, 4 * units)) * 0.5
+    recurrent_kernel = rng.normal(size=(units, 4 * units)) * 0.5
+    bias = rng.normal(size=(4 * units,))
+
+    def step(x_t, h_prev, c_prev):
+        """One LSTM step in NumPy: (batch, input_dim), (batch, units) x2 -> (h_t, c_t)."""
+        return _lstm(x_t, h_prev, c_prev, kernel, recurrent_kernel, bias)
+
+    return {"step": step, "xs": rng.normal(size=(batch, time, input_dim)), "units": units}
+
+
+def _drive_states(step, xs, units, mask=None, carry=True, reverse=False, gate_states=True,
+                  zero_output=False):
+    """Reference loop (and its variants): Keras' masking semantics when ``mask`` is given."""
+    batch = xs.shape[0]
+    h = c = np.zeros((batch, units))
+    h0 = c0 = h
+    out = np.zeros((batch, units))
+    outs = []
+    steps = range(xs.shape[1])
+    for t in reversed(steps) if reverse else steps:
+        h_new, c_new = step(xs[:, t], h if carry else h0, c if carry else c0)
+        m = np.ones((batch, 1), bool) if mask is None else mask[:, t:t + 1]
+        if gate_states:
+            h, c = np.where(m, h_new, h), np.where(m, c_new, c)
+        else:
+            h, c = h_new, c_new
+        out = np.where(m, h_new, 0.0 if zero_output else out)
+        outs.append(out)
+    return outs, h, c
+
+
+def _drive(step, xs, units):
+    outs, h, c = _drive_states(step, xs, units)
+    return np.stack(outs, axis=1), h, c
+
+
+_DRIVE_MISTAKES = (
+    Mistake("the outputs are stacked on the wrong axis: Keras' layout is (batch, time, units), "
+            "so stack on axis 1.",
+            lambda step, xs, units: (np.stack(_drive_states(step, xs, units)[0], axis=0),
+                                     *_drive_states(step, xs, units)[1:])),
+    Mistake("the state is not carried: pass the (h, c) returned at step t-1 to step t, not the "
+            "zeros every time.",
+            lambda step, xs, units: (lambda o, h, c: (np.stack(o, axis=1), h, c))(
+                *_drive_states(step, xs, units, carry=False))),
+    Mistake("time runs backwards in your loop (that is go_backwards=True): go from t = 0 to "
+            "T-1, xs[:, t] is step t.",
+            lambda step, xs, units: (lambda o, h, c: (np.stack(o, axis=1), h, c))(
+                *_drive_states(step, xs, units, reverse=True))),
+    Mistake("return (outputs, h, c) in that order, as RNN(return_sequences=True, "
+            "return_state=True) does; yours has h and c swapped.",
+            lambda step, xs, units: (lambda o, h, c: (o, c, h))(*_drive(step, xs, units))),
+    Mistake("the first return value is every step's output (batch, time, units), not only the "
+            "last one.",
+            lambda step, xs, units: (lambda o, h, c: (o[:, -1], h, c))(*_drive(step, xs, units))),
+)
+
+
+def check_drive(fn: Any) -> CheckResult:
+    """Exercise 03.1: ``fn(step, xs, units) -> (outputs, h, c)``: drive the NumPy LSTM step
+    ``step(x_t, h_prev, c_prev) -> (h_t, c_t)`` over ``xs`` (batch, time, input_dim) from zero
+    states, like ``RNN(cell, return_sequences=True, return_state=True)``."""
+    return check_function(
+        "drive", fn, _drive, _drive_inputs, mistakes=_DRIVE_MISTAKES,
+        output_names="a tuple (outputs, h, c)",
+        error_hint="Start from h = c = np.zeros((batch, units)); the input of step t is "
+                   "xs[:, t]; step(x_t, h, c) returns the new (h, c), and the output is h.",
+    )
+
+
+def _masked_inputs(rng: np.random.Generator) -> dict[str, Any]:
+    inputs = _drive_inputs(rng)
+    batch, time = inputs["xs"].shape[:2]
+    mask = rng.random((batch, time)) < 0.6
+    mask[0] = np.arange(time) < 2  # right-padded
+    mask[1] = np.arange(time) >= time - 2  # left-padded
+    return {"step": inputs["step"], "xs": inputs["xs"], "mask": mask, "units": inputs["units"]}
+
+
+def _drive_masked(step, xs, mask, units, **variant):
+    outs, h, c = _drive_states(step, xs, units, mask=mask, **variant)
+    return np.stack(outs, axis=1), h, c
+
+
+_MASKED_MISTAKES = (
+    Mistake("the mask is ignored: at a step where mask[:, t] is False, keep h and c unchanged "
+            "(np.where(m, new, old)).",
+            lambda step, xs, mask, units: _drive(step, xs, units)),
+    Mistake("at masked steps you wrote zeros to the output (that is zero_output_for_mask=True); "
+            "by default Keras repeats the previous output there.",
+            lambda step, xs, mask, units: _drive_masked(step, xs, mask, units, zero_output=True)),
+    Mistake("the outputs are right but the states still change at masked steps: keep h and c "
+            "too, not only the output.",
+            lambda step, xs, mask, units: _drive_masked(step, xs, mask, units,
+                                                        gate_states=False)),
+)
+
+
+def check_drive_masked(fn: Any) -> CheckResult:
+    """Exercise 03.2: ``fn(step, xs, mask, units) -> (outputs, h, c)`` with Keras' masking:
+    at a masked step the states stay and the output repeats the previous output (zeros before
+    the first real step)."""
+    return check_function(
+        "drive_masked", fn, _drive_masked, _masked_inputs, mistakes=_MASKED_MISTAKES,
+        output_names="a tuple (outputs, h, c)",
+        error_hint="mask is a (batch, time) bool array; m = mask[:, t:t+1] has shape (batch, 1) "
+                   "and broadcasts in np.where(m, new, old).",
+    )
+
+
+def _last_valid_inputs(rng: np.random.Generator) -> dict[str, np.ndarray]:
+    batch, time, units = 5, 6, 3
+    lengths = rng.integers(1, time + 1, size=batch)
+    lengths[0] = time
+    lengths[1] = 1
+    return {"outputs": rng.normal(size=(batch, time, units)), "lengths": lengths}
+
+
+def _last_valid(outputs, lengths, shift=1):
+    return outputs[np.arange(outputs.shape[0]), np.asarray(lengths) - shift]
+
+
+_LAST_VALID_MISTAKES = (
+    Mistake("outputs[:, -1] is the output after the padding; take each sample's own last real "
+            "step, outputs[i, lengths[i] - 1].",
+            lambda outputs, lengths: outputs[:, -1]),
+    Mistake("off by one: a sample of length L has its last real output at index L - 1, "
+            "not L - 2.",
+            lambda outputs, lengths: _last_valid(outputs, lengths, shift=2)),
+)
+
+
+def check_last_valid(fn: Any) -> CheckResult:
+    """Exercise 03.3: ``fn(outputs, lengths) -> (batch, units)``: from the sequence of an
+    unmasked run over right-padded inputs, each sample's output at its last real step."""
+    return check_function(
+        "last_valid", fn, lambda outputs, lengths: _last_valid(outputs, lengths),
+        _last_valid_inputs, mistakes=_LAST_VALID_MISTAKES,
+        error_hint="outputs is (batch, time, units) and lengths (batch,) integers >= 1; a "
+                   "sample of length L has its last real output at index L - 1, and "
+                   "outputs[np.arange(batch), idx] picks one step per sample.",
+    )
+
+
+__all__ += ["check_drive", "check_drive_masked", "check_last_valid"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Notebook 06: training on real data (windows and normalisation)
+# ---------------------------------------------------------------------------------------------
+def _window_inputs(rng: np.random.Generator) -> dict[str, Any]:
+    return {"series": rng.normal(size=int(rng.integers(9, 15))), "window": int(rng.integers(2, 5))}
+
+
+def _windows(series, window, first_target=0, last_missing=0):
+    starts = range(len(series) - window - last_missing)
+    x = np.array([series[a:a + window] for a in starts])
+    y = np.array([series[a + window - 1 + first_target] for a in starts])
+    return x, y
+
+
+_WINDOW_MISTAKES = (
+    Mistake("one window too few: a series of T values gives T - window windows with a next "
+            "value to predict (the last window ends at step T - 2).",
+            lambda series, window: _windows(series, window, first_target=1, last_missing=1)),
+    Mistake("the target is the last value *inside* the window; it must be the value right "
+            "after it, series[start + window].",
+            lambda series, window: _windows(series, window, first_target=0)),
+    Mistake("the target skips a step: it is series[start + window], the value right after the "
+            "window, not series[start + window + 1].",
+            lambda series, window: _windows(series[:-1], window, first_target=2)),
+    Mistake("return (x, y) in that order: the windows first, then the targets.",
+            lambda series, window: _windows(series, window, first_target=1)[::-1]),
+)
+
+
+def check_make_windows(fn: Any) -> CheckResult:
+    """Exercise 06.1: ``fn(series, window) -> (x, y)`` for a 1-D series: ``x[n]`` is
+    ``series[n:n + window]`` and ``y[n]`` the value after it, ``series[n + window]``."""
+    return check_function(
+        "make_windows", fn, lambda series, window: _windows(series, window, first_target=1),
+        _window_inputs, mistakes=_WINDOW_MISTAKES, output_names="a tuple (x, y)",
+        error_hint="series is 1-D of length T: x is (T - window, window), y is (T - window,).",
+    )
+
+
+def _standardize_inputs(rng: np.random.Generator) -> dict[str, np.ndarray]:
+    scale = rng.uniform(0.5, 5.0, size=3)
+    return {
+        "train": rng.normal(2.0, 1.0, size=(20, 5, 3)) * scale,
+        "test": rng.normal(-1.0, 3.0, size=(10, 5, 3)) * scale,
+    }
+
+
+def _standardize_with(train, test, mean, std):
+    return (train - mean) / std, (test - mean) / std
+
+
+def _standardize(train, test):
+    return _standardize_with(train, test, train.mean(axis=(0, 1)), train.std(axis=(0, 1)))
+
+
+_STANDARDIZE_MISTAKES = (
+    Mistake("the test data was standardised with its own mean and standard deviation: use the "
+            "training statistics for both, or the test set leaks into the preprocessing.",
+            lambda train, test: (
+                _standardize(train, test)[0],
+                (test - test.mean(axis=(0, 1))) / test.std(axis=(0, 1)))),
+    Mistake("the statistics come from training and test data together; fit them on the "
+            "training data only.",
+            lambda train, test: _standardize_with(
+                train, test, np.concatenate([train, test]).mean(axis=(0, 1)),
+                np.concatenate([train, test]).std(axis=(0, 1)))),
+    Mistake("one mean and standard deviation per feature: reduce over the sample and time "
+            "axes, axis=(0, 1), not over the whole array.",
+            lambda train, test: _standardize_with(train, test, train.mean(), train.std())),
+    Mistake("use the population standard deviation (np.std's default ddof=0), as "
+            "lstmkit.data.Normalizer does, not ddof=1.",
+            lambda train, test: _standardize_with(
+                train, test, train.mean(axis=(0, 1)), train.std(axis=(0, 1), ddof=1))),
+    Mistake("you subtracted the mean but did not divide by the standard deviation.",
+            lambda train, test: _standardize_with(train, test, train.mean(axis=(0, 1)), 1.0)),
+)
+
+
+def check_standardize(fn: Any) -> CheckResult:
+    """Exercise 06.2: ``fn(train, test) -> (train_z, test_z)``: both standardised per feature
+    (last axis) with the training data's mean and standard deviation."""
+    return check_function(
+        "standardize", fn, _standardize, _standardize_inputs, mistakes=_STANDARDIZE_MISTAKES,
+        output_names="a tuple (train_z, test_z)",
+        error_hint="train and test are (samples, time, features); the statistics are (features,).",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Notebook 07: backpropagation through time (one LSTM step backwards)
+# ---------------------------------------------------------------------------------------------
+def _output_backward_inputs(rng: np.random.Generator) -> dict[str, np.ndarray]:
+    batch, units = 3, 4
+    return {
+        "dh": rng.normal(size=(batch, units)),
+        "o": _sigmoid(rng.normal(size=(batch, units))),
+        "c": rng.normal(size=(batch, units)),
+    }
+
+
+def _output_backward(dh, o, c):
+    return dh * np.tanh(c), dh * o * (1.0 - np.tanh(c) ** 2)
+
+
+_OUTPUT_BACKWARD_MISTAKES = (
+    Mistake("dc needs the derivative of tanh: dc = dh * o * (1 - tanh(c)**2).",
+            lambda dh, o, c: (dh * np.tanh(c), dh * o)),
+    Mistake("dc needs the factor o from h = o * tanh(c): dc = dh * o * (1 - tanh(c)**2).",
+            lambda dh, o, c: (dh * np.tanh(c), dh * (1.0 - np.tanh(c) ** 2))),
+    Mistake("tanh'(c) = 1 - tanh(c)**2, not 1 - c**2.",
+            lambda dh, o, c: (dh * np.tanh(c), dh * o * (1.0 - c**2))),
+    Mistake("do = dh * tanh(c): the output gate multiplies tanh(c), not c.",
+            lambda dh, o, c: (dh * c, _output_backward(dh, o, c)[1])),
+    Mistake("return (do, dc) in that order.", lambda dh, o, c: _output_backward(dh, o, c)[::-1]),
+)
+
+
+def check_output_backward(fn: Any) -> CheckResult:
+    """Exercise 07.1: ``fn(dh, o, c) -> (do, dc)``, the gradients through
+    ``h = o * tanh(c)`` given ``dh`` = dL/dh."""
+    return check_function(
+        "output_backward", fn, _output_backward, _output_backward_inputs,
+        mistakes=_OUTPUT_BACKWARD_MISTAKES, output_names="a tuple (do, dc)",
+    )
+
+
+def _cell_backward_inputs(rng: np.random.Generator) -> dict[str, np.ndarray]:
+    batch, units = 3, 4
+    return {
+        "dc": rng.normal(size=(batch, units)),
+        "c_prev": rng.normal(size=(batch, units)),
+        "i": _sigmoid(rng.normal(size=(batch, units))),
+        "f": _sigmoid(rng.normal(size=(batch, units))),
+        "g": np.tanh(rng.normal(size=(batch, units))),
+    }
+
+
+def _cell_backward(dc, c_prev, i, f, g):
+    return dc * f, dc * g, dc * c_prev, dc * i
+
+
+_CELL_BACKWARD_MISTAKES = (
+    Mistake("dc_prev = dc * f: the old cell state reaches c_t through the forget gate.",
+            lambda dc, c_prev, i, f, g: (dc, dc * g, dc * c_prev, dc * i)),
+    Mistake("di and dg are swapped: in i * g, di = dc * g and dg = dc * i.",
+            lambda dc, c_prev, i, f, g: (dc * f, dc * i, dc * c_prev, dc * g)),
+    Mistake("df = dc * c_prev: the forget gate multiplies the old cell state, not itself.",
+            lambda dc, c_prev, i, f, g: (dc * f, dc * g, dc * f, dc * i)),
+)
+
+
+def check_cell_state_backward(fn: Any) -> CheckResult:
+    """Exercise 07.2: ``fn(dc, c_prev, i, f, g) -> (dc_prev, di, df, dg)``, the gradients
+    through ``c = f * c_prev + i * g`` given ``dc`` = dL/dc."""
+    return check_function(
+        "cell_state_backward", fn, _cell_backward, _cell_backward_inputs,
+        mistakes=_CELL_BACKWARD_MISTAKES, output_names="a tuple (dc_prev, di, df, dg)",
+    )
+
+
+def _gates_backward_inputs(rng: np.random.Generator) -> dict[str, np.ndarray]:
+    batch, units = 3, 4
+    shape = (batch, units)
+    return {
+        "di": rng.normal(size=shape), "df": rng.normal(size=shape),
+        "dg": rng.normal(size=shape), "do": rng.normal(size=shape),
+        "i": _sigmoid(rng.normal(size=shape)), "f": _sigmoid(rng.normal(size=shape)),
+        "g": np.tanh(rng.normal(size=shape)), "o": _sigmoid(rng.normal(size=shape)),
+    }
+
+
+def _gates_backward(di, df, dg, do, i, f, g, o, order=_GATES, candidate_tanh=True,
+                    gates_sigmoid=True):
+    def sig(d, s):
+        return d * s * (1.0 - s) if gates_sigmoid else d * (1.0 - s**2)
+
+    blocks = {
+        "i": sig(di, i), "f": sig(df, f), "o": sig(do, o),
+        "c": dg * (1.0 - g**2) if candidate_tanh else dg * g * (1.0 - g),
+    }
+    return np.concatenate([blocks[k] for k in order], axis=-1)
+
+
+_GATES_BACKWARD_MISTAKES = (
+    Mistake("the candidate g = tanh(z_g), so dz_g = dg * (1 - g**2), not the sigmoid "
+            "derivative g * (1 - g).",
+            lambda *args: _gates_backward(*args, candidate_tanh=False)),
+    Mistake("i, f and o are sigmoids: sigma'(z) = s * (1 - s) with s the gate's value, not "
+            "1 - s**2 (that is tanh').",
+            lambda *args: _gates_backward(*args, gates_sigmoid=False)),
+    Mistake("you forgot the activations' derivatives: dz = d(gate) * (derivative of the "
+            "activation at z), e.g. dz_i = di * i * (1 - i).",
+            lambda di, df, dg, do, i, f, g, o: np.concatenate([di, df, dg, do], axis=-1)),
+    *(Mistake(f"wrong block order: yours is {', '.join(p)}; Keras' kernel columns are i, f, "
+              "c (candidate), o, and dz must follow them.",
+              lambda *args, p=p: _gates_backward(*args, order=p))
+      for p in ("".join(q) for q in itertools.permutations(_GATES)) if p != _GATES),
+)
+
+
+def check_gates_backward(fn: Any) -> CheckResult:
+    """Exercise 07.3: ``fn(di, df, dg, do, i, f, g, o) -> dz`` (batch, 4*units), the gradient
+    with respect to the pre-activations, blocks in Keras' order i, f, c, o."""
+    return check_function(
+        "gates_backward", fn, _gates_backward, _gates_backward_inputs,
+        mistakes=_GATES_BACKWARD_MISTAKES,
+        error_hint="Each input is (batch, units); concatenate the four blocks on the last axis.",
+    )
+
+
+__all__ += [
+    "check_make_windows",
+    "check_standardize",
+    "check_output_backward",
+    "check_cell_state_backward",
+    "check_gates_backward",
+]

@@ -74,7 +74,7 @@ def test_check_function_reports_errors_with_the_hint():
         raise ValueError("shapes do not match\nsecond line")
 
     result = ex.check_function("demo", broken, _double, _inputs, error_hint="Mind the shapes.")
-    assert_hint(result, "raised ValueError: shapes do not match Mind the shapes.")
+    assert_hint(result, "raised ValueError: shapes do not match. Hint: Mind the shapes.")
     assert "second line" not in result.message
 
 
@@ -111,6 +111,10 @@ def test_check_answer():
     assert_hint(ex.check_answer("count", 108, 144, {108: "forgot the bias"}), "forgot the bias")
     assert_hint(ex.check_answer("count", 7, 144), "7 is not right")
     assert_hint(ex.check_answer("shape", (4, 32), (32, 4)))
+    assert_hint(ex.check_answer("shape", (32, 4, 1), (32, 4)))
+    assert_pass(ex.check_answer("array", np.arange(3), np.arange(3)))
+    assert_hint(ex.check_answer("array", np.arange(4), np.arange(3)))
+    assert_pass(ex.check_answer("name", "sigmoid", "sigmoid"))
 
 
 def test_tensor_results_are_accepted():
@@ -352,3 +356,159 @@ def test_torch_to_keras_right_answer():
 )
 def test_torch_to_keras_hints(wrong, fragment):
     assert_hint(ex.check_torch_to_keras(wrong), fragment)
+
+
+# ---------------------------------------------------------------------------------------------
+# notebook 00
+# ---------------------------------------------------------------------------------------------
+def test_tour_shapes():
+    right = ((32, 10, 4), (32, 4), (32, 4))
+    assert_pass(ex.check_tour_shapes(right, 32, 10, 8, 4))
+    assert_pass(ex.check_tour_shapes([[32, 10, 4], [32, 4], [32, 4]], 32, 10, 8, 4))
+    assert_pass(ex.check_tour_shapes(((2, 3, 5), (2, 5), (2, 5)), 2, 3, 7, 5))
+
+
+@pytest.mark.parametrize(
+    ("answer", "fragment"),
+    [
+        (None, "no answer yet"),
+        (((32, 4), (32, 4), (32, 4)), "return_sequences=True"),
+        (((32, 10, 8), (32, 8), (32, 8)), "not the number of input features"),
+        (((32, 10, 4), (32, 4)), "two states"),
+        (((10, 32, 4), (32, 4), (32, 4)), "batch axis first"),
+        (((32, 10, 4), (32, 10, 4), (32, 10, 4)), "final states only"),
+        (((32, 10, 4), (32, 4), (32, 5)), "is not right"),
+        ("a string", "is not right"),
+    ],
+)
+def test_tour_shapes_hints(answer, fragment):
+    assert_hint(ex.check_tour_shapes(answer, 32, 10, 8, 4), fragment)
+
+
+def copy_weights_right(src, dst):
+    dst.build((None, src.kernel.shape[0]))
+    dst.set_weights(src.get_weights())
+
+
+def test_copy_weights_right():
+    assert_pass(ex.check_copy_weights(copy_weights_right))
+
+
+def _reverse_copy(src, dst):
+    dst.build((None, src.kernel.shape[0]))
+    src.set_weights(dst.get_weights())
+
+
+def _zero_bias_copy(src, dst):
+    dst.build((None, src.kernel.shape[0]))
+    kernel, recurrent_kernel, bias = src.get_weights()
+    dst.set_weights([kernel, recurrent_kernel, np.zeros_like(bias)])
+
+
+def _wrong_width(src, dst):
+    dst.build((None, 7))
+
+
+@pytest.mark.parametrize(
+    ("wrong", "fragment"),
+    [
+        ("not a function", "expected a function"),
+        (lambda src, dst: dst.set_weights(src.get_weights()), "call dst.build((None, input_dim))"),
+        (_reverse_copy, "you copied from dst to src"),
+        (lambda src, dst: None, "dst has no weights"),
+        (_zero_bias_copy, "computes something else"),
+        (_wrong_width, "calling dst raised ValueError"),
+    ],
+)
+def test_copy_weights_hints(wrong, fragment):
+    assert_hint(ex.check_copy_weights(wrong), fragment)
+
+
+# ---------------------------------------------------------------------------------------------
+# notebook 03
+# ---------------------------------------------------------------------------------------------
+def _drive_ok(step, xs, units, reverse=False, carry=True):
+    h = c = z = np.zeros((xs.shape[0], units))
+    outputs = []
+    steps = range(xs.shape[1])
+    for t in reversed(steps) if reverse else steps:
+        h, c = step(xs[:, t], h if carry else z, c if carry else z)
+        outputs.append(h)
+    return np.stack(outputs, axis=1), h, c
+
+
+def _drive_masked_ok(step, xs, mask, units, zero_output=False, gate_states=True):
+    h = c = out = np.zeros((xs.shape[0], units))
+    outputs = []
+    for t in range(xs.shape[1]):
+        h_new, c_new = step(xs[:, t], h, c)
+        m = mask[:, t:t + 1]
+        out = np.where(m, h_new, 0.0 if zero_output else out)
+        h, c = (np.where(m, h_new, h), np.where(m, c_new, c)) if gate_states else (h_new, c_new)
+        outputs.append(out)
+    return np.stack(outputs, axis=1), h, c
+
+
+def test_drive_right_answer():
+    assert_pass(ex.check_drive(_drive_ok))
+    assert_pass(ex.check_drive(lambda s, xs, u: list(_drive_ok(s, xs, u))))
+
+
+@pytest.mark.parametrize(
+    ("wrong", "fragment"),
+    [
+        (lambda s, xs, u: None, "returned None"),
+        (lambda s, xs, u: (np.moveaxis(_drive_ok(s, xs, u)[0], 1, 0), *_drive_ok(s, xs, u)[1:]),
+         "wrong axis"),
+        (lambda s, xs, u: _drive_ok(s, xs, u, carry=False), "not carried"),
+        (lambda s, xs, u: _drive_ok(s, xs, u, reverse=True), "backwards"),
+        (lambda s, xs, u: (lambda o, h, c: (o, c, h))(*_drive_ok(s, xs, u)), "swapped"),
+        (lambda s, xs, u: (lambda o, h, c: (o[:, -1], h, c))(*_drive_ok(s, xs, u)),
+         "not only the last one"),
+        (lambda s, xs, u: _drive_ok(s, xs, u)[0], "(outputs, h, c)"),
+        (lambda s, xs, u: s(xs, 0, 0), "Start from h = c"),
+        (lambda s, xs, u: (lambda o, h, c: (o + 1, h, c))(*_drive_ok(s, xs, u)), "wrong values"),
+    ],
+)
+def test_drive_hints(wrong, fragment):
+    assert_hint(ex.check_drive(wrong), fragment)
+
+
+def test_drive_masked_right_answer():
+    assert_pass(ex.check_drive_masked(_drive_masked_ok))
+
+
+@pytest.mark.parametrize(
+    ("wrong", "fragment"),
+    [
+        (lambda s, xs, m, u: _drive_ok(s, xs, u), "mask is ignored"),
+        (lambda s, xs, m, u: _drive_masked_ok(s, xs, m, u, zero_output=True),
+         "zero_output_for_mask"),
+        (lambda s, xs, m, u: _drive_masked_ok(s, xs, m, u, gate_states=False),
+         "states still change"),
+        (lambda s, xs, m, u: 1 / 0, "ZeroDivisionError"),
+        (lambda s, xs, m, u: _drive_masked_ok(s, xs, ~m, u), "wrong values"),
+    ],
+)
+def test_drive_masked_hints(wrong, fragment):
+    assert_hint(ex.check_drive_masked(wrong), fragment)
+
+
+def test_last_valid_right_answer():
+    assert_pass(ex.check_last_valid(lambda o, n: o[np.arange(len(n)), n - 1]))
+    assert_pass(ex.check_last_valid(
+        lambda o, n: np.stack([o[i, k - 1] for i, k in enumerate(n)])))
+
+
+@pytest.mark.parametrize(
+    ("wrong", "fragment"),
+    [
+        (lambda o, n: o[:, -1], "after the padding"),
+        (lambda o, n: o[np.arange(len(n)), n], "L - 1"),
+        (lambda o, n: o[np.arange(len(n)), n - 2], "not L - 2"),
+        (lambda o, n: o[:, 0], "wrong values"),
+        (lambda o, n: o[np.arange(len(n)), n - 1].T, "wrong shape"),
+    ],
+)
+def test_last_valid_hints(wrong, fragment):
+    assert_hint(ex.check_last_valid(wrong), fragment)
