@@ -367,7 +367,7 @@ def run(args: argparse.Namespace) -> int:
                              cell_timeout=args.cell_timeout)
             results.append(result)
             for line in filter(None, [result.error, *result.messages]):
-                bar.write(f"{nb.stem}: {'FAILED: ' if result.status != 'ok' else ''}{line}")
+                bar.write(f"{nb.stem}: {line}", file=sys.stderr)
     index = write_index(run_dir, args.name, results)
     failed = [r for r in results if r.status != "ok"]
     print(f"{len(results) - len(failed)} ok, {len(failed)} failed: {index}")
