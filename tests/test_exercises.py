@@ -416,7 +416,7 @@ def _wrong_width(src, dst):
         (lambda src, dst: dst.set_weights(src.get_weights()), "call dst.build((None, input_dim))"),
         (_reverse_copy, "you copied from dst to src"),
         (lambda src, dst: None, "dst has no weights"),
-        (_zero_bias_copy, "computes something else"),
+        (_zero_bias_copy, "computes something different"),
         (_wrong_width, "calling dst raised ValueError"),
     ],
 )
@@ -512,3 +512,239 @@ def test_last_valid_right_answer():
 )
 def test_last_valid_hints(wrong, fragment):
     assert_hint(ex.check_last_valid(wrong), fragment)
+
+
+# ---------------------------------------------------------------------------------------------
+# notebook 06: windows and standardisation
+# ---------------------------------------------------------------------------------------------
+def _make_windows(series, window, target_offset=0, missing=0):
+    starts = range(len(series) - window - missing)
+    return (np.array([series[a:a + window] for a in starts]),
+            np.array([series[a + window + target_offset] for a in starts]))
+
+
+def test_check_make_windows():
+    from lstmkit.data import sliding_windows
+
+    assert_pass(ex.check_make_windows(_make_windows))
+    assert_pass(ex.check_make_windows(
+        lambda s, w: tuple(a[..., 0] for a in sliding_windows(s, w))))
+    assert_hint(ex.check_make_windows(lambda s, w: _make_windows(s, w, missing=1)),
+                "one window too few")
+    assert_hint(ex.check_make_windows(lambda s, w: _make_windows(s, w, target_offset=-1)),
+                "last value *inside* the window")
+    assert_hint(ex.check_make_windows(lambda s, w: _make_windows(s, w, 1, missing=1)),
+                "skips a step")
+    assert_hint(ex.check_make_windows(lambda s, w: _make_windows(s, w)[::-1]),
+                "(x, y) in that order")
+    assert_hint(ex.check_make_windows(lambda s, w: _make_windows(s, w, missing=-1)),
+                "raised IndexError")
+    assert_hint(ex.check_make_windows(lambda s, w: None), "returned None")
+
+
+def _standardize(train, test, stats=None, ddof=0, divide=True):
+    stats = train if stats is None else stats
+    mean = stats.mean(axis=(0, 1))
+    std = stats.std(axis=(0, 1), ddof=ddof) if divide else 1.0
+    return (train - mean) / std, (test - mean) / std
+
+
+def test_check_standardize():
+    from lstmkit.data import Normalizer
+
+    assert_pass(ex.check_standardize(_standardize))
+    assert_pass(ex.check_standardize(
+        lambda tr, te: (Normalizer().fit(tr).transform(tr), Normalizer().fit(tr).transform(te))))
+    assert_hint(ex.check_standardize(
+        lambda tr, te: (_standardize(tr, te)[0], _standardize(te, te)[0])), "its own mean")
+    assert_hint(ex.check_standardize(
+        lambda tr, te: _standardize(tr, te, stats=np.concatenate([tr, te]))), "together")
+    assert_hint(ex.check_standardize(
+        lambda tr, te: ((tr - tr.mean()) / tr.std(), (te - tr.mean()) / tr.std())),
+        "axis=(0, 1)")
+    assert_hint(ex.check_standardize(lambda tr, te: _standardize(tr, te, ddof=1)), "ddof=0")
+    assert_hint(ex.check_standardize(lambda tr, te: _standardize(tr, te, divide=False)),
+                "did not divide")
+    assert_hint(ex.check_standardize(lambda tr, te: _standardize(tr, te)[0]), "(train_z, test_z)")
+
+
+# ---------------------------------------------------------------------------------------------
+# notebook 07: one LSTM step backwards
+# ---------------------------------------------------------------------------------------------
+def test_check_output_backward():
+    def right(dh, o, c):
+        return dh * np.tanh(c), dh * o * (1 - np.tanh(c) ** 2)
+
+    assert_pass(ex.check_output_backward(right))
+    assert_hint(ex.check_output_backward(lambda dh, o, c: (dh * np.tanh(c), dh * o)),
+                "derivative of tanh")
+    assert_hint(ex.check_output_backward(
+        lambda dh, o, c: (dh * np.tanh(c), dh * (1 - np.tanh(c) ** 2))), "factor o")
+    assert_hint(ex.check_output_backward(
+        lambda dh, o, c: (dh * np.tanh(c), dh * o * (1 - c**2))), "not 1 - c**2")
+    assert_hint(ex.check_output_backward(lambda dh, o, c: (dh * c, right(dh, o, c)[1])),
+                "not c.")
+    assert_hint(ex.check_output_backward(lambda dh, o, c: right(dh, o, c)[::-1]),
+                "(do, dc) in that order")
+    assert_hint(ex.check_output_backward(lambda dh, o, c: right(dh, o, c)[0]), "(do, dc)")
+
+
+def test_check_cell_state_backward():
+    assert_pass(ex.check_cell_state_backward(
+        lambda dc, c_prev, i, f, g: (dc * f, dc * g, dc * c_prev, dc * i)))
+    assert_hint(ex.check_cell_state_backward(
+        lambda dc, c_prev, i, f, g: (dc, dc * g, dc * c_prev, dc * i)), "through the forget")
+    assert_hint(ex.check_cell_state_backward(
+        lambda dc, c_prev, i, f, g: (dc * f, dc * i, dc * c_prev, dc * g)), "swapped")
+    assert_hint(ex.check_cell_state_backward(
+        lambda dc, c_prev, i, f, g: (dc * f, dc * g, dc * f, dc * i)), "df = dc * c_prev")
+    assert_hint(ex.check_cell_state_backward(
+        lambda dc, c_prev, i, f, g: (dc * f, dc * g, dc * c_prev, dc * i * 2)), "wrong values")
+
+
+def _gates(di, df, dg, do, i, f, g, o, order="ifco", gate_d=None, cand_d=None):
+    gate_d = gate_d or (lambda s: s * (1 - s))
+    cand_d = cand_d or (lambda t: 1 - t**2)
+    blocks = {"i": di * gate_d(i), "f": df * gate_d(f), "c": dg * cand_d(g), "o": do * gate_d(o)}
+    return np.concatenate([blocks[k] for k in order], axis=-1)
+
+
+def test_check_gates_backward():
+    assert_pass(ex.check_gates_backward(_gates))
+    assert_hint(ex.check_gates_backward(
+        lambda *a: _gates(*a, cand_d=lambda t: t * (1 - t))), "dz_g = dg * (1 - g**2)")
+    assert_hint(ex.check_gates_backward(
+        lambda *a: _gates(*a, gate_d=lambda s: 1 - s**2)), "are sigmoids")
+    assert_hint(ex.check_gates_backward(
+        lambda di, df, dg, do, *gates: np.concatenate([di, df, dg, do], axis=-1)),
+        "forgot the activations' derivatives")
+    assert_hint(ex.check_gates_backward(lambda *a: _gates(*a, order="icfo")),
+                "wrong block order: yours is i, c, f, o")
+    assert_hint(ex.check_gates_backward(lambda *a: _gates(*a, order="fico")),
+                "wrong block order: yours is f, i, c, o")
+    assert_hint(ex.check_gates_backward(lambda *a: np.stack(np.split(_gates(*a), 4, -1))),
+                "wrong shape")
+
+
+# ---------------------------------------------------------------------------------------------
+# notebook 04
+# ---------------------------------------------------------------------------------------------
+def _count_ok(d, u):
+    return 4 * (u * (d + u) + u)
+
+
+def _stack_ok(d, units):
+    total = 0
+    for u in units:
+        total, d = total + _count_ok(d, u), u
+    return total
+
+
+def test_lstm_param_count_right_answer():
+    assert_pass(ex.check_lstm_param_count(_count_ok))
+    assert_pass(ex.check_lstm_param_count(lambda d, u: 4 * u * (d + u + 1)))
+
+
+@pytest.mark.parametrize(
+    ("wrong", "fragment"),
+    [
+        (lambda d, u: u * (d + u) + u, "multiply by 4"),
+        (lambda d, u: 4 * u * (d + u), "forgot the biases"),
+        (lambda d, u: 4 * (u * d + u), "forgot the recurrent kernel"),
+        (lambda d, u: 4 * (u * (d + u) + 2 * u), "PyTorch"),
+        (lambda d, u: 3 * (u * (d + u) + u), "GRU"),
+        (lambda d, u: _count_ok(d, u) + 1, "wrong values"),
+        (lambda d, u: None, "returned None"),
+    ],
+)
+def test_lstm_param_count_hints(wrong, fragment):
+    assert_hint(ex.check_lstm_param_count(wrong), fragment)
+
+
+def test_stack_param_count_right_answer():
+    assert_pass(ex.check_stack_param_count(_stack_ok))
+
+
+@pytest.mark.parametrize(
+    ("wrong", "fragment"),
+    [
+        (lambda d, us: sum(_count_ok(d, u) for u in us), "previous layer's units"),
+        (lambda d, us: _count_ok(d, us[0]), "only the first layer"),
+        (lambda d, us: _stack_ok(d, us[:-1]), "left out the last layer"),
+        (lambda d, us: [_count_ok(a, b) for a, b in zip([d, *us[:-1]], us, strict=True)],
+         "not one count per layer"),
+        (lambda d, us: _stack_ok(d, us) + 1, "wrong values"),
+    ],
+)
+def test_stack_param_count_hints(wrong, fragment):
+    assert_hint(ex.check_stack_param_count(wrong), fragment)
+
+
+def test_bidirectional_stack_count():
+    assert 2 * _count_ok(8, 3) + 2 * _count_ok(6, 5) == 768
+    assert_pass(ex.check_bidirectional_stack_count(768))
+    for wrong, fragment in [(324, "one-directional"), (648, "2 * 3 = 6"),
+                            (468, "bidirectional too"), (528, "first layer"),
+                            (769, "not right"), (None, "no answer")]:
+        assert_hint(ex.check_bidirectional_stack_count(wrong), fragment)
+
+
+# ---------------------------------------------------------------------------------------------
+# notebook 05
+# ---------------------------------------------------------------------------------------------
+def _mask_ok(m):
+    lengths = m.sum(axis=1)
+    return (m == (np.arange(m.shape[1]) < lengths[:, None])).all(axis=1) & (lengths > 0)
+
+
+def test_cudnn_mask_right_answer():
+    assert_pass(ex.check_cudnn_mask(_mask_ok))
+    assert_pass(ex.check_cudnn_mask(
+        lambda m: np.array([r[0] and not np.any(np.diff(r.astype(int)) > 0) for r in m])))
+
+
+@pytest.mark.parametrize(
+    ("wrong", "fragment"),
+    [
+        (lambda m: (m == (np.arange(m.shape[1]) < m.sum(axis=1)[:, None])).all(axis=1),
+         "fully masked"),
+        (lambda m: m.any(axis=1), "must come first"),
+        (lambda m: bool(_mask_ok(m).all()), "one answer per sample"),
+        (lambda m: ~_mask_ok(m), "other way round"),
+        (lambda m: m[:, 0], "wrong values"),
+        (lambda m: None, "returned None"),
+    ],
+)
+def test_cudnn_mask_hints(wrong, fragment):
+    assert_hint(ex.check_cudnn_mask(wrong), fragment)
+
+
+def test_cudnn_mask_agrees_with_lstmkit_cudnn():
+    cudnn = pytest.importorskip("lstmkit.cudnn")
+    layer = pytest.importorskip("keras").layers.LSTM(2)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        mask = rng.random((1, 5)) < 0.7
+        assert bool(_mask_ok(mask)[0]) == (cudnn.cudnn_eligibility(layer, mask) == [])
+
+
+def _flops_ok(b, t, d, u):
+    return 2 * t * b * 4 * u * (d + u)
+
+
+def test_lstm_flops_right_answer():
+    assert_pass(ex.check_lstm_flops(_flops_ok))
+
+
+@pytest.mark.parametrize(
+    ("wrong", "fragment"),
+    [
+        (lambda b, t, d, u: t * b * 4 * u * (d + u), "2 B K N"),
+        (lambda b, t, d, u: 2 * t * b * u * (d + u), "4 * units"),
+        (lambda b, t, d, u: 2 * t * b * 4 * u * d, "recurrent product"),
+        (lambda b, t, d, u: 2 * b * 4 * u * (d + u), "one step"),
+        (lambda b, t, d, u: 3 * _flops_ok(b, t, d, u), "wrong values"),
+    ],
+)
+def test_lstm_flops_hints(wrong, fragment):
+    assert_hint(ex.check_lstm_flops(wrong), fragment)
