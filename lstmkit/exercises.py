@@ -990,3 +990,182 @@ __all__ += [
     "check_cell_state_backward",
     "check_gates_backward",
 ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Notebook 04: stacked LSTMs and their parameter counts
+# ---------------------------------------------------------------------------------------------
+def _lstm_count(input_dim, units, gates=4, recurrent=True, bias=1):
+    return gates * (units * (input_dim + (units if recurrent else 0)) + bias * units)
+
+
+def _count_inputs(rng: np.random.Generator) -> dict[str, int]:
+    return {"input_dim": int(rng.integers(2, 40)), "units": int(rng.integers(2, 40))}
+
+
+_COUNT_MISTAKES = (
+    Mistake("that is one gate's worth: an LSTM has four (i, f, c, o), each with its own kernel, "
+            "recurrent kernel and bias, so multiply by 4.",
+            lambda input_dim, units: _lstm_count(input_dim, units, gates=1)),
+    Mistake("forgot the biases: each of the 4 gates also has `units` bias values.",
+            lambda input_dim, units: _lstm_count(input_dim, units, bias=0)),
+    Mistake("forgot the recurrent kernel: each gate also multiplies h_{t-1} (units values) by "
+            "a (units, units) matrix.",
+            lambda input_dim, units: _lstm_count(input_dim, units, recurrent=False)),
+    Mistake("two biases per gate is PyTorch's layout (b_ih + b_hh); Keras keeps one.",
+            lambda input_dim, units: _lstm_count(input_dim, units, bias=2)),
+    Mistake("three gates is a GRU; the LSTM has four blocks (i, f, c, o).",
+            lambda input_dim, units: _lstm_count(input_dim, units, gates=3)),
+)
+
+
+def check_lstm_param_count(fn: Any) -> CheckResult:
+    """Exercise 04.1: ``fn(input_dim, units) -> int``, the parameters of one Keras LSTM layer."""
+    return check_function(
+        "lstm_param_count", fn, _lstm_count, _count_inputs, mistakes=_COUNT_MISTAKES,
+        error_hint="Both arguments are plain integers; return one integer.", atol=0, rtol=0,
+    )
+
+
+def _stack_inputs(rng: np.random.Generator) -> dict[str, Any]:
+    depth = int(rng.integers(2, 5))
+    return {"input_dim": int(rng.integers(2, 20)),
+            "units": [int(u) for u in rng.integers(2, 20, size=depth)]}
+
+
+def _stack_count(input_dim, units, chain=True, layers=None):
+    total, width = 0, input_dim
+    for u in units[:layers]:
+        total += _lstm_count(width if chain else input_dim, u)
+        width = u
+    return total
+
+
+_STACK_MISTAKES = (
+    Mistake("every layer after the first reads the previous layer's output, so its input_dim "
+            "is the previous layer's units, not the input's feature width.",
+            lambda input_dim, units: _stack_count(input_dim, units, chain=False)),
+    Mistake("you counted only the first layer; add up every layer of the stack.",
+            lambda input_dim, units: _stack_count(input_dim, units, layers=1)),
+    Mistake("you left out the last layer: sum over all of `units`.",
+            lambda input_dim, units: _stack_count(input_dim, units, layers=-1)),
+    Mistake("return the total (one integer), not one count per layer.",
+            lambda input_dim, units: [_stack_count(input_dim, units[:k + 1])
+                                      - _stack_count(input_dim, units[:k])
+                                      for k in range(len(units))]),
+)
+
+
+def check_stack_param_count(fn: Any) -> CheckResult:
+    """Exercise 04.2: ``fn(input_dim, units) -> int``, the parameters of a stack of LSTM layers
+    with ``units`` (a list) on inputs of width ``input_dim``."""
+    return check_function(
+        "stack_param_count", fn, _stack_count, _stack_inputs, mistakes=_STACK_MISTAKES,
+        error_hint="input_dim is an integer and units a list of integers, one per layer.",
+        atol=0, rtol=0,
+    )
+
+
+def check_bidirectional_stack_count(answer: Any) -> CheckResult:
+    """Exercise 04.3: the parameters of Bidirectional(LSTM(3, return_sequences=True)) followed
+    by Bidirectional(LSTM(5)) on inputs of width 8 (concat merge mode)."""
+    return check_answer(
+        "bidirectional_stack_count", answer, 2 * 144 + 2 * _lstm_count(6, 5),
+        wrong_answers={
+            324: "that is the one-directional stack: Bidirectional holds two LSTMs per layer.",
+            648: "each Bidirectional layer holds two LSTMs, yes; but the second one reads the "
+                 "concatenation of both directions, so its input width is 2 * 3 = 6, not 3.",
+            468: "the second layer is bidirectional too: two LSTMs, each reading width 6.",
+            528: "the first layer is bidirectional too (2 * 144); the second reads width 6.",
+        },
+    )
+
+
+__all__ += ["check_lstm_param_count", "check_stack_param_count",
+            "check_bidirectional_stack_count"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Notebook 05: cuDNN and speed
+# ---------------------------------------------------------------------------------------------
+def _mask_inputs(rng: np.random.Generator) -> dict[str, np.ndarray]:
+    time = 6
+    rows = [
+        np.arange(time) < 3,  # right-padded
+        np.ones(time, bool),  # no padding
+        np.arange(time) >= 2,  # left-padded
+        np.zeros(time, bool),  # fully masked
+        np.array([1, 0, 1, 0, 0, 0], bool),  # a hole
+        np.array([0, 1, 1, 1, 1, 1], bool),  # only the first step masked
+        np.arange(time) < 1,  # one real step
+    ]
+    rows += [rng.random(time) < 0.6 for _ in range(3)]
+    rows += [np.arange(time) < int(rng.integers(1, time + 1))]
+    return {"mask": np.stack([rows[k] for k in rng.permutation(len(rows))])}
+
+
+def _mask_ok(mask, empty_ok=False, any_order=False):
+    mask = np.asarray(mask, bool)
+    lengths = mask.sum(axis=1)
+    right = (mask == (np.arange(mask.shape[1])[None, :] < lengths[:, None])).all(axis=1)
+    if any_order:
+        right = np.ones(mask.shape[0], bool)
+    return right & (empty_ok | (lengths > 0))
+
+
+_MASK_MISTAKES = (
+    Mistake("a fully masked sample (no True at all) rules cuDNN out too: its length would be 0.",
+            lambda mask: _mask_ok(mask, empty_ok=True)),
+    Mistake("only the number of real steps is not enough: they must come first, then only "
+            "padding (left padding or holes rule cuDNN out).",
+            lambda mask: _mask_ok(mask, any_order=True)),
+    Mistake("return one answer per sample (shape (batch,)); np.all of it answers for the batch.",
+            lambda mask: bool(_mask_ok(mask).all())),
+    Mistake("your answers are the other way round: True where the sample is fine for cuDNN.",
+            lambda mask: ~_mask_ok(mask)),
+)
+
+
+def check_cudnn_mask(fn: Any) -> CheckResult:
+    """Exercise 05.1: ``fn(mask) -> (batch,) bool``: for each sample, whether its mask row is
+    strictly right-padded (some True, then only False) and not entirely False."""
+    return check_function(
+        "cudnn_mask", fn, _mask_ok, _mask_inputs, mistakes=_MASK_MISTAKES,
+        error_hint="mask is a (batch, time) bool array; return a (batch,) bool array.",
+    )
+
+
+def _flops_inputs(rng: np.random.Generator) -> dict[str, int]:
+    return {"batch": int(rng.integers(1, 65)), "steps": int(rng.integers(1, 101)),
+            "features": int(rng.integers(1, 65)), "units": int(rng.integers(1, 129))}
+
+
+def _flops(batch, steps, features, units, mult=2, gates=4, recurrent=True):
+    return mult * steps * batch * gates * units * (features + (units if recurrent else 0))
+
+
+_FLOPS_MISTAKES = (
+    Mistake("a multiply-add is 2 floating point operations: a (B, K) @ (K, N) product costs "
+            "2 B K N.",
+            lambda batch, steps, features, units: _flops(batch, steps, features, units, mult=1)),
+    Mistake("the products produce all four gate blocks at once: N = 4 * units columns.",
+            lambda batch, steps, features, units: _flops(batch, steps, features, units,
+                                                         gates=1)),
+    Mistake("forgot the recurrent product h_{t-1} @ U (K = units) at every step.",
+            lambda batch, steps, features, units: _flops(batch, steps, features, units,
+                                                         recurrent=False)),
+    Mistake("that is one step: the products run at every one of the `steps` time steps.",
+            lambda batch, steps, features, units: _flops(batch, 1, features, units)),
+)
+
+
+def check_lstm_flops(fn: Any) -> CheckResult:
+    """Exercise 05.2: ``fn(batch, steps, features, units) -> int``, the floating point
+    operations of the matrix products of one LSTM forward pass."""
+    return check_function(
+        "lstm_flops", fn, _flops, _flops_inputs, mistakes=_FLOPS_MISTAKES, atol=0, rtol=0,
+        error_hint="All four arguments are integers; return one number.",
+    )
+
+
+__all__ += ["check_cudnn_mask", "check_lstm_flops"]

@@ -624,3 +624,127 @@ def test_check_gates_backward():
                 "wrong block order: yours is f, i, c, o")
     assert_hint(ex.check_gates_backward(lambda *a: np.stack(np.split(_gates(*a), 4, -1))),
                 "wrong shape")
+
+
+# ---------------------------------------------------------------------------------------------
+# notebook 04
+# ---------------------------------------------------------------------------------------------
+def _count_ok(d, u):
+    return 4 * (u * (d + u) + u)
+
+
+def _stack_ok(d, units):
+    total = 0
+    for u in units:
+        total, d = total + _count_ok(d, u), u
+    return total
+
+
+def test_lstm_param_count_right_answer():
+    assert_pass(ex.check_lstm_param_count(_count_ok))
+    assert_pass(ex.check_lstm_param_count(lambda d, u: 4 * u * (d + u + 1)))
+
+
+@pytest.mark.parametrize(
+    ("wrong", "fragment"),
+    [
+        (lambda d, u: u * (d + u) + u, "multiply by 4"),
+        (lambda d, u: 4 * u * (d + u), "forgot the biases"),
+        (lambda d, u: 4 * (u * d + u), "forgot the recurrent kernel"),
+        (lambda d, u: 4 * (u * (d + u) + 2 * u), "PyTorch"),
+        (lambda d, u: 3 * (u * (d + u) + u), "GRU"),
+        (lambda d, u: _count_ok(d, u) + 1, "wrong values"),
+        (lambda d, u: None, "returned None"),
+    ],
+)
+def test_lstm_param_count_hints(wrong, fragment):
+    assert_hint(ex.check_lstm_param_count(wrong), fragment)
+
+
+def test_stack_param_count_right_answer():
+    assert_pass(ex.check_stack_param_count(_stack_ok))
+
+
+@pytest.mark.parametrize(
+    ("wrong", "fragment"),
+    [
+        (lambda d, us: sum(_count_ok(d, u) for u in us), "previous layer's units"),
+        (lambda d, us: _count_ok(d, us[0]), "only the first layer"),
+        (lambda d, us: _stack_ok(d, us[:-1]), "left out the last layer"),
+        (lambda d, us: [_count_ok(a, b) for a, b in zip([d, *us[:-1]], us, strict=True)],
+         "not one count per layer"),
+        (lambda d, us: _stack_ok(d, us) + 1, "wrong values"),
+    ],
+)
+def test_stack_param_count_hints(wrong, fragment):
+    assert_hint(ex.check_stack_param_count(wrong), fragment)
+
+
+def test_bidirectional_stack_count():
+    assert 2 * _count_ok(8, 3) + 2 * _count_ok(6, 5) == 768
+    assert_pass(ex.check_bidirectional_stack_count(768))
+    for wrong, fragment in [(324, "one-directional"), (648, "2 * 3 = 6"),
+                            (468, "bidirectional too"), (528, "first layer"),
+                            (769, "not right"), (None, "no answer")]:
+        assert_hint(ex.check_bidirectional_stack_count(wrong), fragment)
+
+
+# ---------------------------------------------------------------------------------------------
+# notebook 05
+# ---------------------------------------------------------------------------------------------
+def _mask_ok(m):
+    lengths = m.sum(axis=1)
+    return (m == (np.arange(m.shape[1]) < lengths[:, None])).all(axis=1) & (lengths > 0)
+
+
+def test_cudnn_mask_right_answer():
+    assert_pass(ex.check_cudnn_mask(_mask_ok))
+    assert_pass(ex.check_cudnn_mask(
+        lambda m: np.array([r[0] and not np.any(np.diff(r.astype(int)) > 0) for r in m])))
+
+
+@pytest.mark.parametrize(
+    ("wrong", "fragment"),
+    [
+        (lambda m: (m == (np.arange(m.shape[1]) < m.sum(axis=1)[:, None])).all(axis=1),
+         "fully masked"),
+        (lambda m: m.any(axis=1), "must come first"),
+        (lambda m: bool(_mask_ok(m).all()), "one answer per sample"),
+        (lambda m: ~_mask_ok(m), "other way round"),
+        (lambda m: m[:, 0], "wrong values"),
+        (lambda m: None, "returned None"),
+    ],
+)
+def test_cudnn_mask_hints(wrong, fragment):
+    assert_hint(ex.check_cudnn_mask(wrong), fragment)
+
+
+def test_cudnn_mask_agrees_with_lstmkit_cudnn():
+    cudnn = pytest.importorskip("lstmkit.cudnn")
+    layer = pytest.importorskip("keras").layers.LSTM(2)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        mask = rng.random((1, 5)) < 0.7
+        assert bool(_mask_ok(mask)[0]) == (cudnn.cudnn_eligibility(layer, mask) == [])
+
+
+def _flops_ok(b, t, d, u):
+    return 2 * t * b * 4 * u * (d + u)
+
+
+def test_lstm_flops_right_answer():
+    assert_pass(ex.check_lstm_flops(_flops_ok))
+
+
+@pytest.mark.parametrize(
+    ("wrong", "fragment"),
+    [
+        (lambda b, t, d, u: t * b * 4 * u * (d + u), "2 B K N"),
+        (lambda b, t, d, u: 2 * t * b * u * (d + u), "4 * units"),
+        (lambda b, t, d, u: 2 * t * b * 4 * u * d, "recurrent product"),
+        (lambda b, t, d, u: 2 * b * 4 * u * (d + u), "one step"),
+        (lambda b, t, d, u: 3 * _flops_ok(b, t, d, u), "wrong values"),
+    ],
+)
+def test_lstm_flops_hints(wrong, fragment):
+    assert_hint(ex.check_lstm_flops(wrong), fragment)
