@@ -1,0 +1,637 @@
+r"""``lstmkit bench``: lstmkit's recurrent layers timed side by side with Keras' own.
+
+Every configuration computes the same function with the same weights (copied from the baseline
+``keras.layers.LSTM`` / ``keras.layers.SimpleRNN``), on the same input, and the command checks
+that before timing anything: each entry of the JSON records the largest absolute difference of
+its output and of its gradients from the baseline's.
+
+Two measurements per configuration:
+
+- **forward**: ``layer(x, training=False)`` (inference);
+- **train**: forward and backward, the gradients of :math:`L = \sum y \odot w` (a fixed random
+  :math:`w`) with respect to the layer's weights. No optimizer update: it would add the same
+  small cost to every entry.
+
+All configurations run in one process, in *interleaved rounds*: each round times every
+configuration once, in an order rotated from round to round, so a slow spell of a shared machine
+hits all of them alike. Warm-up calls (tracing, XLA compilation) are excluded. Each time is
+reported as the median over rounds with its quartiles; the speed-up of a configuration is the
+median over rounds of :math:`t_\text{baseline} / t` measured in the same round (so > 1 means
+faster than Keras).
+
+Effective rate. Only the matrix products are counted: with :math:`G` gates (4 for the LSTM, 1
+for the simple RNN), batch :math:`B`, :math:`T` steps, :math:`D` features and :math:`H` units,
+
+.. math::
+
+    F_\text{forward} = 2\,T B\,G H\,(D + H), \qquad F_\text{train} = 3\,F_\text{forward}
+
+(the backward pass costs two forward products: one for the gradient flowing back, one for the
+weights). ``GFLOP/s`` is :math:`F / t`, and ``matmul fraction`` divides it by the rate of one
+large square float32 product timed in the same rounds: the practical ceiling of the machine.
+
+Sweeps over the number of steps and the batch size time the two LSTMs and the two simple RNNs;
+for the steps sweep a least-squares line :math:`t \approx a + b\,T` is fitted with its
+:math:`R^2` (a recurrence should be linear in :math:`T`; a quadratic backward pass shows up
+here). Results go to ``DIR/bench.json`` and ``DIR/bench.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["add_arguments", "matmul_flops", "recurrent_flops", "linear_fit", "run"]
+
+#: Reference shape of the issue: (batch, steps, features, units).
+REFERENCE = {"batch": 64, "steps": 100, "features": 32, "units": 128}
+QUICK = {"batch": 4, "steps": 6, "features": 3, "units": 5}
+SWEEP_STEPS = (25, 50, 100, 200, 400)
+SWEEP_BATCH = (1, 8, 32, 64, 128, 256)
+LSTM_BASELINE = "keras.layers.LSTM"
+RNN_BASELINE = "keras.layers.SimpleRNN"
+SWEPT = ("lstmkit.LSTM", LSTM_BASELINE, "lstmkit.SimpleRNN", RNN_BASELINE)
+
+
+def recurrent_flops(gates: int, batch: int, steps: int, features: int, units: int) -> int:
+    r"""Matrix-product FLOPs of one forward pass: :math:`2\,T B\,G H (D + H)`."""
+    return 2 * steps * batch * gates * units * (features + units)
+
+
+def matmul_flops(n: int) -> int:
+    """FLOPs of one (n, n) @ (n, n) product: :math:`2 n^3`."""
+    return 2 * n**3
+
+
+def linear_fit(x: list[float], y: list[float]) -> dict[str, float]:
+    r"""Least-squares line :math:`y \approx a + b x` and its coefficient of determination.
+
+    .. math::
+
+        R^2 = 1 - \frac{\sum (y - a - b x)^2}{\sum (y - \bar y)^2}
+
+    Returns:
+        ``{"intercept": a, "slope": b, "r2": R^2}`` (``r2`` is 1.0 when all ``y`` are equal).
+    """
+    xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    slope, intercept = np.polyfit(xs, ys, 1)
+    residual = float(np.sum((ys - intercept - slope * xs) ** 2))
+    total = float(np.sum((ys - ys.mean()) ** 2))
+    return {
+        "intercept": float(intercept),
+        "slope": float(slope),
+        "r2": 1.0 - residual / total if total > 0 else 1.0,
+    }
+
+
+# -- configurations ------------------------------------------------------------------------------
+@dataclass
+class Config:
+    """One way of computing the baseline's function.
+
+    ``make(units)`` returns a fresh layer mapping (batch, steps, features) to (batch, units).
+    ``eager`` configurations run a Python loop over the steps without ``tf.function``.
+    """
+
+    name: str
+    family: str  # "lstm" or "simple_rnn"
+    make: Callable[[int], Any]
+    xla: bool = False
+    eager: bool = False
+    note: str = ""
+
+
+def _configs(gpu: bool, xla: bool) -> list[Config]:
+    """Every configuration of the issue, baselines included, in report order."""
+    import keras
+
+    import lstmkit
+    from lstmkit.layers import LSTM, SimpleRNN
+
+    lstm = [
+        Config("lstmkit.LSTMCell (eager Python loop)", "lstm", lstmkit.LSTMCell, eager=True),
+        Config("RNN(lstmkit.LSTMCell)", "lstm", lambda u: keras.layers.RNN(lstmkit.LSTMCell(u))),
+        Config("lstmkit.LSTM", "lstm", LSTM),
+        Config(
+            "RNN(keras.layers.LSTMCell), implementation=2",
+            "lstm",
+            lambda u: keras.layers.RNN(keras.layers.LSTMCell(u)),
+        ),
+        Config(
+            "RNN(keras.layers.LSTMCell), implementation=1",
+            "lstm",
+            lambda u: keras.layers.RNN(keras.layers.LSTMCell(u, implementation=1)),
+        ),
+        Config(LSTM_BASELINE, "lstm", keras.layers.LSTM, note="cuDNN" if gpu else "generic loop"),
+    ]
+    if gpu:
+        lstm += [
+            Config(
+                "keras.layers.LSTM(use_cudnn=False)",
+                "lstm",
+                lambda u: keras.layers.LSTM(u, use_cudnn=False),
+            ),
+            Config("lstmkit.LSTM(use_cudnn=False)", "lstm", lambda u: LSTM(u, use_cudnn=False)),
+        ]
+    rnn = [
+        Config(
+            "RNN(lstmkit.RNNCell)", "simple_rnn", lambda u: keras.layers.RNN(lstmkit.RNNCell(u))
+        ),
+        Config("lstmkit.SimpleRNN", "simple_rnn", SimpleRNN),
+        Config(
+            "RNN(keras.layers.SimpleRNNCell)",
+            "simple_rnn",
+            lambda u: keras.layers.RNN(keras.layers.SimpleRNNCell(u)),
+        ),
+        Config(RNN_BASELINE, "simple_rnn", keras.layers.SimpleRNN),
+    ]
+    configs = lstm + rnn
+    if xla:
+        configs += [
+            Config(c.name + " + XLA", c.family, c.make, xla=True, note=c.note)
+            for c in configs
+            if not c.eager
+        ]
+    return configs
+
+
+# -- timing --------------------------------------------------------------------------------------
+def _sync(result: Any) -> None:
+    """Wait for a result (GPU work is asynchronous): copy its first tensor to the host."""
+    import tensorflow as tf
+
+    np.asarray(tf.nest.flatten(result)[0])
+
+
+@dataclass
+class Runner:
+    """A configuration built at one shape: its forward and training-step functions."""
+
+    config: Config
+    forward: Callable[[], Any]
+    train: Callable[[], Any]
+    error: str | None = None
+    times: dict[str, list[float]] = field(default_factory=lambda: {"forward": [], "train": []})
+
+
+def _build(config: Config, x: Any, w: Any, weights: list | None) -> tuple[Any, list]:
+    """Build ``config``'s layer (or cell) on ``x``; copy ``weights`` in; return it and them."""
+    layer = config.make(w.shape[-1])
+    if config.eager:
+        layer(x[:, 0], layer.get_initial_state(x.shape[0]))
+    else:
+        layer(x)
+    if weights is not None:
+        layer.set_weights(weights)
+    return layer, layer.get_weights()
+
+
+def _functions(config: Config, layer: Any, x: Any, w: Any) -> tuple[Callable, Callable]:
+    """The forward and training-step callables of a built layer on fixed inputs."""
+    import tensorflow as tf
+
+    if config.eager:
+
+        def forward() -> Any:
+            states = layer.get_initial_state(x.shape[0])
+            for x_t in tf.unstack(x, axis=1):
+                out, states = layer(x_t, states, training=False)
+            return out
+
+    else:
+
+        def forward() -> Any:
+            return layer(x, training=False)
+
+    def train() -> list:
+        with tf.GradientTape() as tape:
+            out = forward() if config.eager else layer(x, training=True)
+            loss = tf.reduce_sum(out * w)
+        return tape.gradient(loss, layer.trainable_variables)
+
+    if config.eager:
+        return forward, train
+    return (
+        tf.function(forward, jit_compile=config.xla),
+        tf.function(train, jit_compile=config.xla),
+    )
+
+
+def _max_diff(a: Any, b: Any) -> float:
+    """Largest absolute difference between two (nests of) tensors of equal structure."""
+    import tensorflow as tf
+
+    flat_a, flat_b = tf.nest.flatten(a), tf.nest.flatten(b)
+    if len(flat_a) != len(flat_b):
+        return float("inf")
+    return max(
+        float(np.max(np.abs(np.asarray(p) - np.asarray(q)))) if np.shape(p) == np.shape(q)
+        else float("inf")
+        for p, q in zip(flat_a, flat_b, strict=True)
+    )
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0] if text else ''}"[:300]
+
+
+def _prepare(
+    configs: list[Config], shape: dict[str, int], warmup: int, seed: int
+) -> tuple[list[Runner], dict[str, dict[str, float]]]:
+    """Build every configuration at ``shape``, warm it up and compare it with its baseline.
+
+    Returns the runners (a configuration that fails to build, trace or compile keeps its
+    ``error`` and is not timed) and, per name, the largest differences from the baseline.
+    """
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    x = tf.random.normal((shape["batch"], shape["steps"], shape["features"]))
+    w = tf.random.normal((shape["batch"], shape["units"]))
+    baselines = {"lstm": LSTM_BASELINE, "simple_rnn": RNN_BASELINE}
+    weights: dict[str, list] = {}
+    reference: dict[str, tuple[Any, Any]] = {}
+    ordered = sorted(configs, key=lambda c: c.name not in baselines.values())  # baselines first
+    runners, checks = {}, {}
+    for config in ordered:
+        runner = Runner(config, lambda: None, lambda: None)
+        runners[config.name] = runner
+        try:
+            layer, built = _build(config, x, w, weights.get(config.family))
+            weights.setdefault(config.family, built)
+            runner.forward, runner.train = _functions(config, layer, x, w)
+            results = (runner.forward(), runner.train())
+            for _ in range(warmup):
+                _sync(runner.forward())
+                _sync(runner.train())
+        except Exception as err:  # a configuration that cannot run is reported, not fatal
+            runner.error = _first_line(err)
+            continue
+        if config.name == baselines[config.family]:
+            reference[config.family] = results
+        base = reference.get(config.family)
+        if base is not None:
+            checks[config.name] = {
+                "output_max_abs_diff": _max_diff(results[0], base[0]),
+                "grads_max_abs_diff": _max_diff(results[1], base[1]),
+            }
+    return [runners[c.name] for c in configs], checks
+
+
+def _rounds(runners: list[Runner], rounds: int, eager_rounds: int) -> Iterator[tuple[int, Runner]]:
+    """(round, runner) in interleaved order, rotated by one configuration every round."""
+    live = [r for r in runners if r.error is None]
+    for k in range(rounds):
+        shift = k % len(live) if live else 0
+        for runner in live[shift:] + live[:shift]:
+            if k < (eager_rounds if runner.config.eager else rounds):
+                yield k, runner
+
+
+def _time_once(runner: Runner) -> None:
+    for mode in ("forward", "train"):
+        fn = getattr(runner, mode)
+        start = time.perf_counter()
+        _sync(fn())
+        runner.times[mode].append(time.perf_counter() - start)
+
+
+def _summary(times: list[float]) -> dict[str, float]:
+    q1, median, q3 = np.percentile(times, [25, 50, 75])
+    return {
+        "median_s": float(median),
+        "q1_s": float(q1),
+        "q3_s": float(q3),
+        "min_s": float(np.min(times)),
+        "rounds": len(times),
+    }
+
+
+def _speedup(base: list[float], times: list[float]) -> dict[str, float]:
+    """Median (and quartiles) over rounds of ``base / time`` paired round by round."""
+    ratios = np.asarray(base[: len(times)]) / np.asarray(times)
+    q1, median, q3 = np.percentile(ratios, [25, 50, 75])
+    return {"speedup": float(median), "speedup_q1": float(q1), "speedup_q3": float(q3)}
+
+
+# -- the command ---------------------------------------------------------------------------------
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``lstmkit bench``."""
+    shape = parser.add_argument_group("reference shape")
+    for name, value in REFERENCE.items():
+        shape.add_argument(f"--{name}", type=int, default=None, help=f"default {value}")
+    parser.add_argument("--rounds", type=int, default=None, help="timed rounds (default 10)")
+    parser.add_argument(
+        "--eager-rounds", type=int, default=None,
+        help="rounds for the slow eager Python loop (default 3)",
+    )
+    parser.add_argument(
+        "--warmup", type=int, default=None, help="untimed calls before timing (default 2)"
+    )
+    parser.add_argument(
+        "--sweep-steps", type=_int_list, default=None,
+        help=f"comma-separated step counts (default {','.join(map(str, SWEEP_STEPS))})",
+    )
+    parser.add_argument(
+        "--sweep-batch", type=_int_list, default=None,
+        help=f"comma-separated batch sizes (default {','.join(map(str, SWEEP_BATCH))})",
+    )
+    parser.add_argument("--sweep-rounds", type=int, default=None, help="rounds per sweep point")
+    parser.add_argument("--no-sweeps", action="store_true", help="only the reference shape")
+    parser.add_argument("--no-xla", action="store_true", help="skip the jit_compile variants")
+    parser.add_argument(
+        "--matmul-size", type=int, default=None, help="n of the (n, n) @ (n, n) product (2048)"
+    )
+    parser.add_argument(
+        "--only", type=lambda s: [p for p in s.split(",") if p], default=None,
+        help="comma-separated substrings: time only the configurations whose name contains "
+        "one (the baselines are always kept)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of inputs and weights")
+    parser.add_argument(
+        "--quick", action="store_true",
+        help="tiny shapes and few rounds (for tests): checks everything, measures nothing useful",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("reports/bench"),
+        help="folder for bench.json and bench.png (default reports/bench)",
+    )
+
+
+def _int_list(text: str) -> list[int]:
+    values = [int(v) for v in text.split(",") if v.strip()]
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers like 25,50; got {text!r}")
+    return values
+
+
+def _settings(args: argparse.Namespace) -> dict[str, Any]:
+    """Resolve defaults, which depend on ``--quick``."""
+    quick = args.quick
+    base = QUICK if quick else REFERENCE
+    shape = {k: v if getattr(args, k) is None else getattr(args, k) for k, v in base.items()}
+    for k, v in shape.items():
+        if v < 1:
+            raise SystemExit(f"lstmkit bench: --{k} must be a positive integer; got {v}")
+    return {
+        "shape": shape,
+        "rounds": args.rounds or (2 if quick else 10),
+        "eager_rounds": args.eager_rounds or (1 if quick else 3),
+        "warmup": (1 if quick else 2) if args.warmup is None else args.warmup,
+        "sweep_steps": [] if args.no_sweeps else args.sweep_steps or ([3, 6] if quick else list(
+            SWEEP_STEPS)),
+        "sweep_batch": [] if args.no_sweeps else args.sweep_batch or ([2] if quick else list(
+            SWEEP_BATCH)),
+        "sweep_rounds": args.sweep_rounds or (1 if quick else 5),
+        "xla": not args.no_xla,
+        "matmul_size": args.matmul_size or (128 if quick else 2048),
+        "only": args.only,
+        "seed": args.seed,
+        "quick": quick,
+    }
+
+
+def _machine() -> dict[str, Any]:
+    import keras
+    import tensorflow as tf
+
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            model = next(
+                (ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), model
+            )
+    except OSError:
+        pass
+    gpus = tf.config.list_physical_devices("GPU")
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "gpus": [tf.config.experimental.get_device_details(g).get("device_name", g.name)
+                 for g in gpus],
+        "load_average_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+    }
+
+
+def _progress(total: int, desc: str) -> Any:
+    """A tqdm progress bar on stderr; a silent stand-in when tqdm is not installed."""
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # tqdm is a dev extra; the command works without it
+
+        class _Silent:
+            def update(self, n: int = 1) -> None:
+                """Nothing to draw."""
+
+            def close(self) -> None:
+                """Nothing to close."""
+
+        return _Silent()
+    return tqdm(total=total, desc=desc, unit="run", leave=False)
+
+
+def _measure(
+    runners: list[Runner], rounds: int, eager_rounds: int, matmul: Runner | None, desc: str
+) -> None:
+    """Time every runner in interleaved rounds (the matmul probe is timed in each round too)."""
+    everyone = runners + ([matmul] if matmul is not None else [])
+    plan = list(_rounds(everyone, rounds, eager_rounds))
+    bar = _progress(len(plan), desc)
+    try:
+        for _, runner in plan:
+            _time_once(runner)
+            bar.update()
+    finally:
+        bar.close()
+
+
+def _matmul_runner(n: int) -> Runner:
+    import tensorflow as tf
+
+    a = tf.random.normal((n, n))
+    product = tf.function(lambda: tf.matmul(a, a))
+    config = Config(f"matmul {n}x{n}", "matmul", lambda u: None)
+    _sync(product())
+    return Runner(config, product, product)
+
+
+def _reference(settings: dict[str, Any], configs: list[Config]) -> dict[str, Any]:
+    """Check and time every configuration at the reference shape."""
+    shape = settings["shape"]
+    runners, checks = _prepare(configs, shape, settings["warmup"], settings["seed"])
+    matmul = _matmul_runner(settings["matmul_size"])
+    _measure(runners, settings["rounds"], settings["eager_rounds"], matmul, "reference shape")
+    matmul_rate = matmul_flops(settings["matmul_size"]) / float(np.median(matmul.times["forward"]))
+    flops = {
+        family: recurrent_flops(gates, shape["batch"], shape["steps"], shape["features"],
+                                shape["units"])
+        for family, gates in (("lstm", 4), ("simple_rnn", 1))
+    }
+    base = {r.config.family: r for r in runners
+            if r.config.name in (LSTM_BASELINE, RNN_BASELINE) and r.error is None}
+    entries = []
+    for runner in runners:
+        c = runner.config
+        entry: dict[str, Any] = {
+            "name": c.name, "family": c.family, "xla": c.xla, "eager": c.eager, "note": c.note,
+            "baseline": c.name in (LSTM_BASELINE, RNN_BASELINE), "error": runner.error,
+            "check": checks.get(c.name),
+        }
+        if runner.error is None:
+            for mode, factor in (("forward", 1), ("train", 3)):
+                stats = _summary(runner.times[mode])
+                rate = factor * flops[c.family] / stats["median_s"]
+                stats.update(gflops=rate / 1e9, matmul_fraction=rate / matmul_rate)
+                if c.family in base:
+                    stats.update(_speedup(base[c.family].times[mode], runner.times[mode]))
+                entry[mode] = stats
+        entries.append(entry)
+    return {
+        "shape": shape,
+        "flops_forward": flops,
+        "matmul": {"n": settings["matmul_size"], "gflops": matmul_rate / 1e9,
+                   **_summary(matmul.times["forward"])},
+        "configs": entries,
+    }
+
+
+def _sweep(
+    settings: dict[str, Any], configs: list[Config], axis: str, values: list[int]
+) -> dict[str, Any]:
+    """Time the swept configurations at each value of one shape parameter."""
+    chosen = [c for c in configs if c.name in SWEPT]
+    result: dict[str, Any] = {"values": values, "configs": {c.name: {
+        "forward": [], "train": [], "error": None} for c in chosen}}
+    for value in values:
+        shape = {**settings["shape"], axis: value}
+        runners, _ = _prepare(chosen, shape, settings["warmup"], settings["seed"])
+        _measure(runners, settings["sweep_rounds"], 0, None, f"sweep {axis}={value}")
+        for runner in runners:
+            row = result["configs"][runner.config.name]
+            row["error"] = row["error"] or runner.error
+            for mode in ("forward", "train"):
+                times = runner.times[mode]
+                row[mode].append(float(np.median(times)) if times else None)
+    if axis == "steps" and len(values) >= 2:
+        for row in result["configs"].values():
+            row["fit"] = {mode: linear_fit(values, row[mode]) for mode in ("forward", "train")
+                          if None not in row[mode]}
+    return result
+
+
+def _plot(report: dict[str, Any], path: Path) -> None:
+    """Speed-ups at the reference shape, and time against steps and against batch."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import matplotlib.ticker
+
+    timed = [e for e in report["reference"]["configs"] if e["error"] is None and "speedup"
+             in e.get("forward", {})]
+    sweeps = report["sweeps"]
+    fig, axes = plt.subplots(1, 1 + len(sweeps), figsize=(7 + 5 * len(sweeps), 6),
+                             squeeze=False)
+    ax = axes[0, 0]
+    ypos = np.arange(len(timed))
+    for k, mode in enumerate(("forward", "train")):
+        ax.barh(ypos + (k - 0.5) * 0.4, [e[mode]["speedup"] for e in timed], height=0.4,
+                label=mode)
+    ax.axvline(1.0, color="black", lw=0.8)
+    ax.set_yticks(ypos, [e["name"] for e in timed], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlabel("speed-up over the Keras layer (log scale, > 1 is faster)")
+    shape = report["reference"]["shape"]
+    ax.set_title("batch {batch}, {steps} steps, {features} features, {units} units".format(
+        **shape), fontsize=9)
+    ax.legend()
+    for ax, (axis, sweep) in zip(axes[0, 1:], sweeps.items(), strict=True):
+        for k, (name, row) in enumerate(sweep["configs"].items()):
+            for mode, style in (("forward", "s--"), ("train", "o-")):
+                if None in row[mode]:
+                    continue
+                fit = row.get("fit", {}).get(mode)
+                label = f"{name} {mode}" + (f" (linear fit R²={fit['r2']:.3f})" if fit else "")
+                ax.plot(sweep["values"], 1e3 * np.asarray(row[mode]), style, color=f"C{k}",
+                        label=label)
+        ax.set_xlabel(axis)
+        ax.set_ylabel("time per call (ms)")
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+        ax.set_title(f"time against {axis} (median of rounds)", fontsize=9)
+        ax.legend(fontsize=6)
+    fig.suptitle(f"lstmkit bench — {report['machine']['cpu_model']}, "
+                 f"{report['machine']['cpus']} CPUs, TF {report['machine']['tensorflow']}",
+                 fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _table(report: dict[str, Any]) -> str:
+    """The reference results as an aligned text table."""
+    rows = [("configuration", "fwd ms", "fwd x", "train ms", "train x", "train GFLOP/s",
+             "of matmul")]
+    for e in report["reference"]["configs"]:
+        if e["error"] is not None:
+            rows.append((e["name"], "failed: " + e["error"][:60], "", "", "", "", ""))
+            continue
+        f, t = e["forward"], e["train"]
+        rows.append((
+            e["name"], f"{1e3 * f['median_s']:.2f}", f"{f.get('speedup', float('nan')):.2f}",
+            f"{1e3 * t['median_s']:.2f}", f"{t.get('speedup', float('nan')):.2f}",
+            f"{t['gflops']:.1f}", f"{100 * t['matmul_fraction']:.0f}%",
+        ))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True))
+                     for r in rows)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the benchmark; write ``bench.json`` and ``bench.png`` to ``args.out``."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    settings = _settings(args)
+    machine = _machine()
+    gpu = bool(machine["gpus"])
+    if not gpu:
+        print("No GPU visible: keras.layers.LSTM runs its generic loop (not cuDNN), and the "
+              "cuDNN comparison (use_cudnn=False entries) is skipped. On a machine with an "
+              "NVIDIA GPU, `pip install -e .[gpu]` and run `lstmkit bench` again.")
+    configs = _configs(gpu, settings["xla"])
+    if settings["only"]:
+        configs = [c for c in configs if c.name in (LSTM_BASELINE, RNN_BASELINE)
+                   or any(s in c.name for s in settings["only"])]
+    report: dict[str, Any] = {"machine": machine, "settings": settings,
+                              "reference": _reference(settings, configs), "sweeps": {}}
+    for axis in ("steps", "batch"):
+        values = settings[f"sweep_{axis}"]
+        if values:
+            report["sweeps"][axis] = _sweep(settings, configs, axis, values)
+    machine["load_average_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "bench.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
+    _plot(report, args.out / "bench.png")
+    ref = report["reference"]
+    print(f"Reference shape {ref['shape']}; a {ref['matmul']['n']}^2 matmul runs at "
+          f"{ref['matmul']['gflops']:.1f} GFLOP/s. Times are medians over rounds; x = speed-up "
+          "over the Keras layer of the same family (median of per-round ratios).")
+    print(_table(report))
+    print(f"Wrote {args.out / 'bench.json'} and {args.out / 'bench.png'}")
+    return 0
