@@ -2,11 +2,14 @@
 
 The package holds the finished code of the lstmkit course (``notebooks/``): the cells
 ``RNNCell`` and ``LSTMCell`` are drop-in equivalents of ``keras.layers.SimpleRNNCell`` and
-``keras.layers.LSTMCell`` (same arguments, defaults, weight layout and return structure).
+``keras.layers.LSTMCell`` (same arguments, defaults, weight layout and return structure), and
+the sequence layers ``SimpleRNN`` and ``LSTM`` of ``keras.layers.SimpleRNN`` and
+``keras.layers.LSTM`` (same arguments, weights, outputs; a compiled loop, and cuDNN on a GPU).
 """
 
 from lstmkit.cells import LSTMCell, RNNCell
+from lstmkit.layers import LSTM, SimpleRNN
 
 __version__ = "0.1.0"
 
-__all__ = ["LSTMCell", "RNNCell", "__version__"]
+__all__ = ["LSTM", "LSTMCell", "RNNCell", "SimpleRNN", "__version__"]
