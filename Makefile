@@ -5,8 +5,8 @@ STAMP := $(VENV)/.lstmkit-installed
 
 .PHONY: report test lint unit notebooks lab bench venv clean
 
-report: $(STAMP)  ## execute the course notebooks into reports/ (the main job)
-	$(PY) -m lstmkit report
+report: $(STAMP)  ## execute the course notebooks into reports/latest/ (the main job); ARGS="-f params/full.yaml" for bigger runs
+	$(PY) -m lstmkit report $(ARGS)
 
 test: $(STAMP)  ## everything CI runs: lint, unit tests, notebooks under strict nbval
 	bash ci/test.sh
@@ -21,7 +21,7 @@ notebooks: $(STAMP)  ## re-execute notebooks in place to refresh their stored ou
 	bash ci/notebooks.sh
 
 lab: $(STAMP)  ## JupyterLab on notebooks/ with a kernel that has lstmkit installed
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 bench: $(STAMP)
 	$(PY) -m lstmkit bench

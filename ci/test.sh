@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash ci/bootstrap.sh
+if [ "${CI:-}" = true ]; then bash ci/install_browser.sh; fi  # for tests/test_jupyter.py
 VENV=${VENV:-.venv}
 PY="$VENV/bin/python"
 export PYTHONHASHSEED=0 TF_CPP_MIN_LOG_LEVEL=2 MPLBACKEND=Agg
