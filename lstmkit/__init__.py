@@ -5,11 +5,24 @@ The package holds the finished code of the lstmkit course (``notebooks/``): the 
 ``keras.layers.LSTMCell`` (same arguments, defaults, weight layout and return structure), and
 the sequence layers ``SimpleRNN`` and ``LSTM`` of ``keras.layers.SimpleRNN`` and
 ``keras.layers.LSTM`` (same arguments, weights, outputs; a compiled loop, and cuDNN on a GPU).
+Submodules: ``cudnn`` (when cuDNN applies), ``params`` (parameter counts), ``models``
+(``stacked_lstm``), ``weights`` (PyTorch weight layout).
 """
 
+from lstmkit import cudnn, models, params, weights
 from lstmkit.cells import LSTMCell, RNNCell
 from lstmkit.layers import LSTM, SimpleRNN
 
 __version__ = "0.1.0"
 
-__all__ = ["LSTM", "LSTMCell", "RNNCell", "SimpleRNN", "__version__"]
+__all__ = [
+    "LSTM",
+    "LSTMCell",
+    "RNNCell",
+    "SimpleRNN",
+    "__version__",
+    "cudnn",
+    "models",
+    "params",
+    "weights",
+]

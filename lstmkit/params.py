@@ -1,0 +1,73 @@
+r"""Parameter counts of recurrent layers, from their shapes alone.
+
+A SimpleRNN layer of :math:`u` units on inputs of width :math:`d` holds ``kernel``
+:math:`W` (:math:`d \times u`), ``recurrent_kernel`` :math:`U` (:math:`u \times u`) and ``bias``
+:math:`b` (:math:`u`):
+
+.. math::
+
+    N_\text{rnn} = u\,(d + u) + u
+
+An LSTM holds the same three for each of its four gates (i, f, c, o), side by side:
+
+.. math::
+
+    N_\text{lstm} = 4\,\bigl(u\,(d + u) + u\bigr)
+
+In a stack, the input width of each layer is the number of units of the one below. So
+``Input((4, 8)) -> LSTM(3, return_sequences=True) -> LSTM(5)`` holds
+:math:`4(3 \cdot 11 + 3) + 4(5 \cdot 8 + 5) = 144 + 180 = 324` parameters.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["lstm_params", "simple_rnn_params", "stacked_lstm_params"]
+
+
+def _positive(name: str, value: Any) -> int:
+    try:
+        number = operator.index(value)
+    except TypeError:
+        number = None
+    if number is None or isinstance(value, bool) or number <= 0:
+        raise ValueError(
+            f"Argument `{name}` must be a positive integer; received {name}={value!r}."
+        )
+    return number
+
+
+def simple_rnn_params(input_dim: int, units: int, use_bias: bool = True) -> int:
+    r"""Parameters of a SimpleRNN layer: :math:`u(d + u) + u` (without the :math:`+u` if no bias).
+
+    Args:
+        input_dim: :math:`d`, the width of each input step.
+        units: :math:`u`, the width of the state.
+        use_bias: Whether the layer has a bias.
+    """
+    d, u = _positive("input_dim", input_dim), _positive("units", units)
+    return u * (d + u) + (u if use_bias else 0)
+
+
+def lstm_params(input_dim: int, units: int, use_bias: bool = True) -> int:
+    r"""Parameters of an LSTM layer: :math:`4\,(u(d + u) + u)` (without the :math:`+u` if no bias).
+
+    Args:
+        input_dim: :math:`d`, the width of each input step.
+        units: :math:`u`, the width of :math:`h` and :math:`c`.
+        use_bias: Whether the layer has biases.
+    """
+    return 4 * simple_rnn_params(input_dim, units, use_bias)
+
+
+def stacked_lstm_params(input_dim: int, units: Sequence[int], use_bias: bool = True) -> list[int]:
+    """Parameters of each layer of a stack of LSTMs; layer k reads the units of layer k-1.
+
+    ``stacked_lstm_params(8, [3, 5]) == [144, 180]``.
+    """
+    units = list(units)
+    widths = [input_dim, *units[:-1]]
+    return [lstm_params(d, u, use_bias) for d, u in zip(widths, units, strict=True)]

@@ -1,0 +1,131 @@
+r"""Convert recurrent weights between Keras' layout and PyTorch's ``nn.LSTM`` / ``nn.RNN``.
+
+Plain NumPy: no PyTorch needed. Pass PyTorch tensors as ``t.detach().cpu().numpy()`` (or
+anything ``np.asarray`` accepts) and load the results with
+``module.load_state_dict({k: torch.from_numpy(v) for k, v in d.items()}, strict=False)``.
+
+Both libraries compute :math:`z = x W + h U + b` with the gate blocks in the same order
+(i, f, g, o for the LSTM; Keras calls the candidate block "c"). They differ in two ways:
+
+- PyTorch stores each matrix transposed: ``weight_ih_l0`` (G*H, D) is Keras' ``kernel``
+  (D, G*H) transposed, ``weight_hh_l0`` (G*H, H) is ``recurrent_kernel`` (H, G*H) transposed;
+- PyTorch has two biases, ``bias_ih_l0`` and ``bias_hh_l0``, that are only ever added:
+  Keras' single ``bias`` is their sum (and converting back puts it all in ``bias_ih_l0``).
+
+Here G = 4 for the LSTM and 1 for the simple RNN, H = units, D = input width, and ``l0`` is the
+layer index of a multi-layer PyTorch module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "lstm_from_pytorch",
+    "lstm_to_pytorch",
+    "simple_rnn_from_pytorch",
+    "simple_rnn_to_pytorch",
+]
+
+
+def _keras_weights(weights: Any, gates: int, kind: str) -> list[np.ndarray]:
+    if hasattr(weights, "get_weights"):
+        weights = weights.get_weights()
+    arrays = [np.asarray(w) for w in weights]
+    if len(arrays) not in (2, 3):
+        raise ValueError(
+            f"{kind} weights must be [kernel, recurrent_kernel] or [kernel, recurrent_kernel, "
+            f"bias] (as get_weights() returns them); received {len(arrays)} arrays."
+        )
+    kernel, recurrent_kernel, *bias = arrays
+    units = recurrent_kernel.shape[0] if recurrent_kernel.ndim == 2 else -1
+    expected = [(kernel.shape[0], gates * units), (units, gates * units), (gates * units,)]
+    for name, array, shape in zip(
+        ("kernel", "recurrent_kernel", "bias"), arrays, expected, strict=False
+    ):
+        if array.shape != shape:
+            raise ValueError(
+                f"{kind} `{name}` must have shape {shape} (units={units}, {gates} gate "
+                f"block(s)); received shape {array.shape}."
+            )
+    return arrays
+
+
+def _to_pytorch(weights: Any, gates: int, layer: int, kind: str) -> dict[str, np.ndarray]:
+    kernel, recurrent_kernel, *bias = _keras_weights(weights, gates, kind)
+    state = {
+        f"weight_ih_l{layer}": np.ascontiguousarray(kernel.T),
+        f"weight_hh_l{layer}": np.ascontiguousarray(recurrent_kernel.T),
+    }
+    if bias:
+        state[f"bias_ih_l{layer}"] = bias[0].copy()
+        state[f"bias_hh_l{layer}"] = np.zeros_like(bias[0])
+    return state
+
+
+def _from_pytorch(
+    state: Mapping[str, Any], gates: int, layer: int, kind: str
+) -> list[np.ndarray]:
+    names = [f"weight_ih_l{layer}", f"weight_hh_l{layer}"]
+    missing = [name for name in names if name not in state]
+    if missing:
+        raise ValueError(
+            f"PyTorch {kind} state must contain {names} (and optionally the biases); missing "
+            f"{missing}, received keys {sorted(state)}."
+        )
+    w_ih, w_hh = (np.asarray(state[name]) for name in names)
+    hidden = w_hh.shape[-1]
+    if w_ih.ndim != 2 or w_hh.shape != (gates * hidden, hidden) or w_ih.shape[0] != gates * hidden:
+        raise ValueError(
+            f"PyTorch {kind} weights must be weight_ih (G*H, D) and weight_hh (G*H, H) with "
+            f"G={gates}; received {w_ih.shape} and {w_hh.shape}."
+        )
+    weights = [np.ascontiguousarray(w_ih.T), np.ascontiguousarray(w_hh.T)]
+    bias_names = (f"bias_ih_l{layer}", f"bias_hh_l{layer}")
+    biases = [np.asarray(state[name]) for name in bias_names if name in state]
+    if biases:
+        weights.append(np.sum(biases, axis=0).astype(w_ih.dtype))
+    return weights
+
+
+def lstm_to_pytorch(weights: Sequence[Any] | Any, layer: int = 0) -> dict[str, np.ndarray]:
+    r"""Keras LSTM weights -> ``nn.LSTM`` state: ``weight_ih = kernel``:math:`^T`,
+    ``weight_hh = recurrent_kernel``:math:`^T`, ``bias_ih = bias``, ``bias_hh = 0``.
+
+    Args:
+        weights: ``layer.get_weights()`` of an LSTM (lstmkit's or Keras'), or the layer.
+        layer: Layer index in the PyTorch module (the ``l0`` suffix).
+
+    Returns:
+        ``{"weight_ih_l0": (4H, D), "weight_hh_l0": (4H, H), "bias_ih_l0": (4H,),
+        "bias_hh_l0": (4H,)}`` (no biases if the Keras layer has none).
+    """
+    return _to_pytorch(weights, 4, layer, "LSTM")
+
+
+def lstm_from_pytorch(state: Mapping[str, Any], layer: int = 0) -> list[np.ndarray]:
+    r"""``nn.LSTM`` state -> Keras LSTM weights: ``kernel = weight_ih``:math:`^T`,
+    ``recurrent_kernel = weight_hh``:math:`^T`, ``bias = bias_ih + bias_hh``.
+
+    Args:
+        state: ``module.state_dict()`` entries as arrays (other keys are ignored).
+        layer: Which PyTorch layer to read (the ``l0`` suffix).
+
+    Returns:
+        ``[kernel, recurrent_kernel, bias]`` for ``set_weights`` (no bias if the module has
+        ``bias=False``; build the Keras layer with ``use_bias=False`` then).
+    """
+    return _from_pytorch(state, 4, layer, "LSTM")
+
+
+def simple_rnn_to_pytorch(weights: Sequence[Any] | Any, layer: int = 0) -> dict[str, np.ndarray]:
+    """Keras SimpleRNN weights -> ``nn.RNN`` state (see :func:`lstm_to_pytorch`, with G = 1)."""
+    return _to_pytorch(weights, 1, layer, "SimpleRNN")
+
+
+def simple_rnn_from_pytorch(state: Mapping[str, Any], layer: int = 0) -> list[np.ndarray]:
+    """``nn.RNN`` state -> Keras SimpleRNN weights (see :func:`lstm_from_pytorch`, G = 1)."""
+    return _from_pytorch(state, 1, layer, "SimpleRNN")
