@@ -213,7 +213,10 @@ def resolve_parameters(
     sections: list[tuple[Notebook, Mapping[str, Any]]] = []
     for key, value in (file_params or {}).items():
         nb = find_notebook(str(key), every)
-        if nb is not None and isinstance(value, Mapping):
+        if nb is not None:
+            if not isinstance(value, Mapping):
+                raise ReportError(f"{file_name}: {key!r} names notebook {nb.stem}, so it must "
+                                  f"map parameter names to values, not hold {value!r}")
             sections.append((nb, value))
         elif str(key) in by_name:
             for target in by_name[str(key)]:
@@ -240,6 +243,17 @@ def resolve_parameters(
         for nb in targets:
             resolved[nb.path][name] = check_value(nb, name, parse_cli_value(raw), raw)
     return resolved
+
+
+def describe(notebooks: Sequence[Notebook]) -> str:
+    """Each notebook's stem and its parameters as ``NAME = default  # help`` lines."""
+    lines = []
+    for nb in notebooks:
+        lines.append(nb.stem)
+        for name, spec in nb.parameters.items():
+            comment = f"  # {spec['help']}" if spec.get("help") else ""
+            lines.append(f"    {name} = {spec['default']}{comment}")
+    return "\n".join(lines)
 
 
 def execute(nb: Notebook, parameters: dict[str, Any], run_dir: Path, *, html_too: bool,
@@ -332,6 +346,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-html", action="store_true", help="skip the HTML conversion")
     parser.add_argument("--notebooks-dir", type=Path, default=Path("notebooks"), metavar="DIR",
                         help="where the notebooks are (default: notebooks)")
+    parser.add_argument("--list", action="store_true",
+                        help="list the notebooks and their parameters (with defaults), run nothing")
     parser.add_argument("--cell-timeout", type=int, default=600, metavar="SECONDS",
                         help="fail a notebook whose cell runs longer (default: 600)")
 
@@ -341,6 +357,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         every = load_notebooks(args.notebooks_dir.resolve())
         selected = select_notebooks(args.notebooks, every)
+        if args.list:
+            print(describe(selected))
+            return 0
         file_params = load_params_file(args.parameters_file) if args.parameters_file else {}
         params = resolve_parameters(selected, every, [tuple(p) for p in args.parameter],
                                     file_params, str(args.parameters_file))

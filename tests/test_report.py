@@ -118,6 +118,7 @@ def test_bad_arguments_are_rejected_before_anything_runs(
                   "notebooks: 01_params, 02_fails, 03_after; "
                   "parameters: LABEL, RATE, SEED, SIZES, STEPS, VERBOSE"),
     ("[1, 2]", "must hold a mapping, not list"),
+    ("03_after: 4", "'03_after' names notebook 03_after, so it must map parameter names"),
     ("a: [", "is not valid YAML"),
 ])
 def test_bad_parameters_file(tmp_path: Path, capsys: pytest.CaptureFixture[str],
@@ -136,6 +137,16 @@ def test_bad_parameters_file(tmp_path: Path, capsys: pytest.CaptureFixture[str],
 def test_cli_values_are_read_as_papermill_reads_them(raw: str, value: object) -> None:
     parsed = report.parse_cli_value(raw)
     assert parsed == value and type(parsed) is type(value)
+
+
+def test_list_shows_parameters_and_runs_nothing(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _report(tmp_path, "--list", "01", "03") == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "01_params", "    SEED = 0", "    STEPS = 3  # how many terms to add", "    RATE = 0.5",
+        '    LABEL = "demo"', "    VERBOSE = False", "    SIZES = [1, 2]",
+        "03_after", "    SEED = 1"]
+    assert not (tmp_path / "run").exists()
 
 
 def test_notebooks_are_found_by_file_name_stem_or_number() -> None:
