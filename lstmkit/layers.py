@@ -178,7 +178,8 @@ class SimpleRNN(_SequenceLayer):
         bias_initializer, kernel_regularizer, recurrent_regularizer, bias_regularizer,
         kernel_constraint, recurrent_constraint, bias_constraint, dropout, recurrent_dropout,
         seed: as in :class:`lstmkit.RNNCell`.
-        activity_regularizer: Regularizer applied to the layer's output.
+        activity_regularizer: Regularizer applied to the layer's output (keras.layers.SimpleRNN
+            3.15 accepts this argument but ignores it; lstmkit applies it).
         return_sequences: Return the output of every step (batch, time, units) instead of the
             last one (batch, units).
         return_state: Also return the final state: ``[output, h]``.
