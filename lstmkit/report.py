@@ -21,6 +21,7 @@ import argparse
 import ast
 import html
 import os
+import re
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -40,6 +41,7 @@ from tqdm import tqdm
 KERNEL_NAME = "python3"
 DEFAULT_RUN_NAME = "latest"
 
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # colours in tracebacks and error values
 _TYPES: dict[str, type] = {
     t.__name__: t for t in (bool, int, float, str, list, tuple, dict)
 }
@@ -275,7 +277,8 @@ def execute(nb: Notebook, parameters: dict[str, Any], run_dir: Path, *, html_too
     except PapermillExecutionError as exc:
         first = (exc.source or "").strip().splitlines()[:1]
         cell = f"cell In [{exc.exec_count}]" + "".join(f" ({line.strip()!r})" for line in first)
-        result.status, result.error = "failed", f"{cell}: {exc.ename}: {exc.evalue}"
+        evalue = _ANSI_ESCAPE.sub("", str(exc.evalue))
+        result.status, result.error = "failed", f"{cell}: {exc.ename}: {evalue}"
     except Exception as exc:  # a dead kernel or a timeout must not stop the others
         result.status, result.error = "failed", f"{type(exc).__name__}: {exc}".strip()
     result.seconds = time.monotonic() - start
@@ -314,6 +317,7 @@ body {{ font-family: sans-serif; margin: 2em; }}
 table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #ccc; padding: .3em .6em; }}
 tr.ok td:nth-child(2) {{ color: #070; }}
 tr.failed td:nth-child(2) {{ color: #b00; font-weight: bold; }}
+td:last-child {{ white-space: pre-wrap; font-family: monospace; }}
 </style></head><body>
 <h1>lstmkit report: {html.escape(run_name)}</h1>
 <p>{datetime.now().strftime("%Y-%m-%d %H:%M:%S")} &middot; {summary}</p>
