@@ -88,7 +88,13 @@ def load_notebooks(directory: Path) -> list[Notebook]:
     paths = sorted(directory.glob("*.ipynb"))
     if not paths:
         raise ReportError(f"no notebooks (*.ipynb) in {str(directory)!r}")
-    return [Notebook(p, papermill.inspect_notebook(str(p))) for p in paths]
+    notebooks = []
+    for path in paths:
+        try:
+            notebooks.append(Notebook(path, papermill.inspect_notebook(str(path))))
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise ReportError(f"cannot read notebook {path.name}: {exc}") from exc
+    return notebooks
 
 
 def find_notebook(name: str, notebooks: Sequence[Notebook]) -> Notebook | None:

@@ -152,6 +152,15 @@ def test_list_shows_parameters_and_runs_nothing(
     assert not (tmp_path / "run").exists()
 
 
+def test_unreadable_notebook_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    (notebooks / "01_broken.ipynb").write_text("{not json")
+    assert main(["report", "--notebooks-dir", str(notebooks), "--out", str(tmp_path)]) == 2
+    assert "cannot read notebook 01_broken.ipynb: Notebook does not appear to be JSON" in \
+        capsys.readouterr().err
+
+
 def test_notebooks_are_found_by_file_name_stem_or_number() -> None:
     notebooks = report.load_notebooks(FIXTURES)
     for name in ("02_fails.ipynb", "02_fails", "02", "2"):
