@@ -207,6 +207,14 @@ def test_projection_is_one_product_and_loop_reads_tensor_arrays():
     assert body_ops.count("MatMul") == 1  # only h @ U per step
 
 
+def test_simple_rnn_takes_a_bare_initial_state_tensor_like_keras():
+    x, (h0,) = inputs(), initial_states(1)
+    ours, ref = pair("simple_rnn", x)
+    for layer in (ours, ref):
+        np.testing.assert_allclose(layer(x, initial_state=h0), layer(x, initial_state=[h0]))
+    np.testing.assert_allclose(ours(x, initial_state=h0), ref(x, initial_state=h0), atol=ATOL)
+
+
 def test_shapes_the_course_relies_on():
     x = np.random.default_rng(0).normal(size=(32, 10, 8)).astype("float32")
     assert lstmkit.LSTM(4)(x).shape == (32, 4)
