@@ -23,7 +23,24 @@ keep their previous values and the output repeats the previous *output* (zeros b
 unmasked step), or is zero when ``zero_output_for_mask`` is True.
 
 The functions take the cell's own non-linearities as arguments: the maths of a step is the
-cell's, only its organisation differs.
+cell's, only its organisation differs. That is the *readable* path, and it covers every
+configuration.
+
+The *fused* path covers the common one (Keras' tanh and sigmoid, no mask, float32 or float64)
+and is faster:
+
+- the LSTM's gate blocks are reordered to (i, f, o, g), so one ``sigmoid`` computes the three
+  gates and one ``tanh`` the candidate (fewer, larger operations per step);
+- the backward pass through time is derived by hand (:func:`_lstm_backward`,
+  :func:`_rnn_backward`) and attached with ``tf.custom_gradient``: one (batch, 4 * units) @
+  (4 * units, units) product per step, the gradient of :math:`U` as *one* product over all
+  steps after the loop, and the element-wise work fused by XLA (``jit_compile``). Autodiff of
+  the loop would instead accumulate :math:`U`'s gradient step by step;
+- the forward loop keeps the gates and cell states for the backward pass only while a gradient
+  tape is recording; the inference loop keeps nothing but the outputs.
+
+``tests/test_recurrence.py`` checks the hand-derived gradients against autodiff and finite
+differences, and the two paths against each other.
 """
 
 from __future__ import annotations
@@ -32,6 +49,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import tensorflow as tf
+from keras import activations
+from tensorflow.python.eager import record  # is a gradient tape recording? (no public API)
 
 __all__ = ["lstm", "project_inputs", "recurrence", "simple_rnn"]
 
@@ -149,6 +168,301 @@ def recurrence(
     return last_output, outputs, final_states
 
 
+# -- the fused path -------------------------------------------------------------------------------
+# For the standard cells (tanh and sigmoid, no mask, float32/float64), lstmkit.LSTM and
+# lstmkit.SimpleRNN run a leaner loop with a hand-derived backward pass; everything else takes
+# the readable path above. Both compute the same function (tests/test_recurrence.py).
+
+_FUSED_DTYPES = (tf.float32, tf.float64)
+
+
+def _standard_lstm(gates: Callable) -> bool:
+    """Whether ``gates`` is the ``gate_update`` of a cell with Keras' tanh and sigmoid."""
+    cell = getattr(gates, "__self__", None)
+    return (
+        getattr(cell, "activation", None) is activations.tanh
+        and getattr(cell, "recurrent_activation", None) is activations.sigmoid
+    )
+
+
+def _fused_applies(inputs: Any, options: dict) -> bool:
+    """No mask and a float32/float64 computation (mixed precision takes the readable path)."""
+    return options.get("mask") is None and tf.as_dtype(inputs.dtype) in _FUSED_DTYPES
+
+
+def _gradient_wanted() -> bool:
+    """Whether a gradient tape is recording (so the forward loop should keep what the backward
+    pass needs). Either answer is *correct*: without saved values the backward pass recomputes
+    them; the answer only chooses the faster way."""
+    return record.could_possibly_record()
+
+
+def _ifog(tensor: tf.Tensor, axis: int) -> tf.Tensor:
+    """Reorder Keras' gate blocks (i, f, c, o) along ``axis`` to (i, f, o, c): the three
+    sigmoid gates side by side, so one ``sigmoid`` computes them all."""
+    i, f, c, o = tf.split(tensor, 4, axis=axis)
+    return tf.concat([i, f, o, c], axis=axis)
+
+
+def _outputs(h_seq: tf.Tensor | None, h: tf.Tensor) -> tf.Tensor:
+    """(batch, time, units) outputs in processing order, or (batch, 1, units) of the last."""
+    if h_seq is None:
+        return h[:, None, :]
+    return tf.transpose(h_seq, [1, 0, 2])
+
+
+def _steps(sequence: tf.Tensor) -> int | tf.Tensor:
+    """The length of a time-major sequence: a Python int when known, so shapes stay static."""
+    return sequence.shape[0] if sequence.shape[0] is not None else tf.shape(sequence)[0]
+
+
+def _while(steps: int | tf.Tensor, body: Callable, loop_vars: tuple) -> tuple:
+    return tf.while_loop(
+        lambda t, *_: t < steps,
+        body,
+        (tf.constant(0), *loop_vars),
+        maximum_iterations=steps,
+        parallel_iterations=32,
+    )[1:]
+
+
+def _lstm_forward(
+    projected: tf.Tensor, h0: tf.Tensor, c0: tf.Tensor, u: tf.Tensor, keep: tuple[str, ...]
+) -> dict[str, tf.Tensor]:
+    r"""The LSTM recurrence with the gates in (i, f, o, g) order.
+
+    .. math::
+
+        (i_t, f_t, o_t) = \sigma(P_t^{ifo} + h_{t-1} U^{ifo}), \quad
+        g_t = \tanh(P_t^{g} + h_{t-1} U^{g}), \quad
+        c_t = f_t c_{t-1} + i_t g_t, \quad h_t = o_t \tanh(c_t)
+
+    One ``sigmoid`` for the three gates, one ``tanh`` for the candidate: a step is a product,
+    an add, a split, the two activations and the state update.
+
+    Args:
+        projected: :math:`P` (time, batch, 4 * units), blocks (i, f, o, g).
+        h0, c0: initial states (batch, units).
+        u: :math:`U` (units, 4 * units), blocks (i, f, o, g).
+        keep: which per-step values to stack over time, among ``"hs"`` (:math:`h_t`),
+            ``"ifo"`` (the three sigmoid gates), ``"g"`` and ``"cs"`` (:math:`c_t`).
+
+    Returns:
+        ``{"h": h_T, "c": c_T}`` and a (time, batch, ...) tensor for each name in ``keep``.
+    """
+    steps, batch, units = _steps(projected), projected.shape[1], u.shape[0]
+    widths = {"hs": units, "ifo": 3 * units, "g": units, "cs": units}
+    inputs_ta = tf.TensorArray(projected.dtype, size=steps).unstack(projected)
+    kept = tuple(
+        tf.TensorArray(projected.dtype, size=steps, element_shape=(batch, widths[name]))
+        for name in keep
+    )
+
+    def body(t: tf.Tensor, h: tf.Tensor, c: tf.Tensor, *kept: tf.TensorArray) -> tuple:
+        z_ifo, z_g = tf.split(inputs_ta.read(t) + tf.matmul(h, u), [3 * units, units], axis=1)
+        ifo = tf.sigmoid(z_ifo)
+        g = tf.tanh(z_g)
+        i, f, o = tf.split(ifo, 3, axis=1)
+        c = f * c + i * g
+        h = o * tf.tanh(c)
+        values = {"hs": h, "ifo": ifo, "g": g, "cs": c}
+        return (t + 1, h, c, *(ta.write(t, values[n]) for ta, n in zip(kept, keep, strict=True)))
+
+    h, c, *kept = _while(steps, body, (h0, c0, *kept))
+    return {"h": h, "c": c, **{name: ta.stack() for name, ta in zip(keep, kept, strict=True)}}
+
+
+@tf.function(jit_compile=True)
+def _lstm_backward(
+    dh_seq: tf.Tensor,
+    dh_last: tf.Tensor,
+    dc_last: tf.Tensor,
+    h0: tf.Tensor,
+    c0: tf.Tensor,
+    u: tf.Tensor,
+    h_seq: tf.Tensor,
+    ifo_seq: tf.Tensor,
+    g_seq: tf.Tensor,
+    c_seq: tf.Tensor,
+) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
+    r"""Backpropagation through time for :func:`_lstm_forward`, compiled with XLA.
+
+    With :math:`\bar h_t = \partial L / \partial h_t` (from the outputs and from step
+    :math:`t+1`) and :math:`\bar c_t` likewise, going from :math:`t = T-1` down to 0:
+
+    .. math::
+
+        \bar c_t &\mathrel{+}= \bar h_t\, o_t (1 - \tanh^2 c_t) \\
+        \bar z^i_t &= \bar c_t\, g_t\, i_t (1 - i_t), \quad
+        \bar z^f_t = \bar c_t\, c_{t-1}\, f_t (1 - f_t), \\
+        \bar z^o_t &= \bar h_t \tanh(c_t)\, o_t (1 - o_t), \quad
+        \bar z^g_t = \bar c_t\, i_t (1 - g_t^2), \\
+        \bar h_{t-1} &\mathrel{+}= \bar z_t U^\top, \quad \bar c_{t-1} = \bar c_t f_t
+
+    and after the loop, one product over all steps:
+    :math:`\bar U = \sum_t h_{t-1}^\top \bar z_t`. :math:`\bar z_t` is also the gradient of
+    :math:`P_t`, from which autodiff gets those of :math:`W`, :math:`b` and the inputs.
+
+    XLA fuses each step's element-wise work into a few kernels. Nothing here is differentiated
+    again, so reading step :math:`t` by indexing is fine.
+
+    Returns:
+        :math:`(\bar P, \bar h_0, \bar c_0, \bar U)`.
+    """
+    steps, units = _steps(ifo_seq), u.shape[0]
+    c_prev = tf.concat([c0[None], c_seq[:-1]], axis=0)
+    u_t = tf.transpose(u)
+    dz_ta = tf.TensorArray(u.dtype, size=steps)
+
+    def body(k: tf.Tensor, dh: tf.Tensor, dc: tf.Tensor, dz_ta: tf.TensorArray) -> tuple:
+        t = steps - 1 - k
+        i, f, o = tf.split(ifo_seq[t], 3, axis=1)
+        g, tanh_c = g_seq[t], tf.tanh(c_seq[t])
+        dh = dh + dh_seq[t]
+        dc = dc + dh * o * (1 - tanh_c * tanh_c)
+        dz = tf.concat(
+            [
+                dc * g * i * (1 - i),
+                dc * c_prev[t] * f * (1 - f),
+                dh * tanh_c * o * (1 - o),
+                dc * i * (1 - g * g),
+            ],
+            axis=1,
+        )
+        return (k + 1, tf.matmul(dz, u_t), dc * f, dz_ta.write(t, dz))
+
+    dh0, dc0, dz_ta = _while(steps, body, (dh_last, dc_last, dz_ta))
+    dz_seq = dz_ta.stack()
+    h_prev = tf.concat([h0[None], h_seq[:-1]], axis=0)
+    du = tf.matmul(
+        tf.reshape(h_prev, [-1, units]), tf.reshape(dz_seq, [-1, 4 * units]), transpose_a=True
+    )
+    return dz_seq, dh0, dc0, du
+
+
+_LSTM_SAVED = ("hs", "ifo", "g", "cs")
+_lstm_forward_compiled = tf.function(_lstm_forward, jit_compile=True)
+
+
+def _fused_lstm_core(return_sequences: bool) -> Callable:
+    """``core(P, h0, c0, U)``: :func:`_lstm_forward` with :func:`_lstm_backward` as its
+    gradient. Returns ``(h_seq, h_T, c_T)``, or ``(h_T, c_T)`` without ``return_sequences``."""
+
+    @tf.custom_gradient
+    def core(projected: tf.Tensor, h0: tf.Tensor, c0: tf.Tensor, u: tf.Tensor) -> tuple:
+        wanted = _gradient_wanted()
+        if wanted:  # the tape must not differentiate the compiled call: grad below does
+            inputs = [tf.stop_gradient(t) for t in (projected, h0, c0, u)]
+            run = _lstm_forward_compiled(*inputs, _LSTM_SAVED)
+        else:
+            run = _lstm_forward(projected, h0, c0, u, ("hs",) if return_sequences else ())
+        outputs = (run["h"], run["c"])
+        if return_sequences:
+            outputs = (run["hs"], *outputs)
+
+        def grad(*upstream: tf.Tensor | None) -> tuple:
+            dh_seq = upstream[0] if return_sequences else None
+            dh_last, dc_last = upstream[-2:]
+            saved = run if wanted else _lstm_forward(projected, h0, c0, u, _LSTM_SAVED)
+            return _lstm_backward(
+                tf.zeros_like(saved["hs"]) if dh_seq is None else dh_seq,
+                tf.zeros_like(h0) if dh_last is None else dh_last,
+                tf.zeros_like(c0) if dc_last is None else dc_last,
+                h0, c0, u, *(saved[name] for name in _LSTM_SAVED),
+            )
+
+        return outputs, grad
+
+    return core
+
+
+def _rnn_forward(
+    projected: tf.Tensor, h0: tf.Tensor, u: tf.Tensor, keep_sequence: bool
+) -> dict[str, tf.Tensor]:
+    r""":math:`h_t = \tanh(P_t + h_{t-1} U)`; ``{"h": h_T}`` and, if asked, ``"hs"``."""
+    steps = _steps(projected)
+    inputs_ta = tf.TensorArray(projected.dtype, size=steps).unstack(projected)
+    element_shape = (projected.shape[1], u.shape[0])
+    kept = (
+        (tf.TensorArray(projected.dtype, size=steps, element_shape=element_shape),)
+        if keep_sequence
+        else ()
+    )
+
+    def body(t: tf.Tensor, h: tf.Tensor, *kept: tf.TensorArray) -> tuple:
+        h = tf.tanh(inputs_ta.read(t) + tf.matmul(h, u))
+        return (t + 1, h, *(ta.write(t, h) for ta in kept))
+
+    h, *kept = _while(steps, body, (h0, *kept))
+    return {"h": h, **({"hs": kept[0].stack()} if keep_sequence else {})}
+
+
+@tf.function(jit_compile=True)
+def _rnn_backward(
+    dh_seq: tf.Tensor, dh_last: tf.Tensor, h0: tf.Tensor, u: tf.Tensor, h_seq: tf.Tensor
+) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    r"""Backpropagation through time for :func:`_rnn_forward`, compiled with XLA.
+
+    .. math::
+
+        \bar z_t = \bar h_t (1 - h_t^2), \qquad \bar h_{t-1} \mathrel{+}= \bar z_t U^\top,
+        \qquad \bar U = \sum_t h_{t-1}^\top \bar z_t
+
+    Returns:
+        :math:`(\bar P, \bar h_0, \bar U)`.
+    """
+    steps, units = _steps(h_seq), u.shape[0]
+    u_t = tf.transpose(u)
+    dz_ta = tf.TensorArray(u.dtype, size=steps)
+
+    def body(k: tf.Tensor, dh: tf.Tensor, dz_ta: tf.TensorArray) -> tuple:
+        t = steps - 1 - k
+        h = h_seq[t]
+        dz = (dh + dh_seq[t]) * (1 - h * h)
+        return (k + 1, tf.matmul(dz, u_t), dz_ta.write(t, dz))
+
+    dh0, dz_ta = _while(steps, body, (dh_last, dz_ta))
+    dz_seq = dz_ta.stack()
+    h_prev = tf.concat([h0[None], h_seq[:-1]], axis=0)
+    du = tf.matmul(
+        tf.reshape(h_prev, [-1, units]), tf.reshape(dz_seq, [-1, units]), transpose_a=True
+    )
+    return dz_seq, dh0, du
+
+
+def _fused_rnn_core(return_sequences: bool) -> Callable:
+    """``core(P, h0, U)``: :func:`_rnn_forward` with :func:`_rnn_backward` as its gradient.
+    Returns ``(h_seq, h_T)``, or ``(h_T,)`` without ``return_sequences``."""
+
+    @tf.custom_gradient
+    def core(projected: tf.Tensor, h0: tf.Tensor, u: tf.Tensor) -> tuple:
+        wanted = _gradient_wanted()
+        run = _rnn_forward(projected, h0, u, wanted or return_sequences)
+        outputs = (run["hs"], run["h"]) if return_sequences else (run["h"],)
+
+        def grad(*upstream: tf.Tensor | None) -> tuple:
+            dh_seq = upstream[0] if return_sequences else None
+            dh_last = upstream[-1]
+            h_seq = run["hs"] if wanted else _rnn_forward(projected, h0, u, True)["hs"]
+            return _rnn_backward(
+                tf.zeros_like(h_seq) if dh_seq is None else dh_seq,
+                tf.zeros_like(h0) if dh_last is None else dh_last,
+                h0, u, h_seq,
+            )
+
+        return outputs, grad
+
+    return core
+
+
+def _time_major_states(
+    projected: tf.Tensor, initial_state: Sequence[Any], go_backwards: bool
+) -> tuple[tf.Tensor, list]:
+    """``projected`` in processing order and the initial states in its dtype."""
+    states = [tf.convert_to_tensor(s, dtype=projected.dtype) for s in initial_state]
+    return (tf.reverse(projected, [0]) if go_backwards else projected), states
+
+
 def lstm(
     inputs: Any,
     initial_state: Sequence[Any],
@@ -160,12 +474,18 @@ def lstm(
     dropout_mask: Any = None,
     **options: Any,
 ) -> tuple[tf.Tensor, tf.Tensor, list]:
-    r"""An LSTM over a whole sequence: :func:`project_inputs`, then :func:`recurrence` with
+    r"""An LSTM over a whole sequence: :func:`project_inputs`, then a loop over
 
     .. math::
 
         (z_i, z_f, z_g, z_o) = P_t + h_{t-1} U, \qquad (h_t, c_t) = \mathrm{gates}(z_i, z_f,
         z_g, z_o, c_{t-1})
+
+    The *fused* path runs when ``gates`` is the ``gate_update`` of a cell with Keras' tanh and
+    sigmoid, there is no mask and the dtype is float32 or float64: :func:`_lstm_forward`
+    (gates reordered so one sigmoid computes three of them) with the hand-derived backward pass
+    :func:`_lstm_backward`. Otherwise the readable path: :func:`recurrence` with a step that
+    calls ``gates``. Both compute the same function.
 
     Args:
         inputs: (batch, time, input_dim).
@@ -180,6 +500,21 @@ def lstm(
     Returns:
         ``(last_output, outputs, [h, c])``.
     """
+    if _standard_lstm(gates) and _fused_applies(inputs, options):
+        masks = dropout_mask
+        if isinstance(masks, (list, tuple)):
+            masks = [masks[0], masks[1], masks[3], masks[2]]  # as the kernel's blocks below
+        projected = project_inputs(
+            inputs, _ifog(kernel, 1), None if bias is None else _ifog(bias, 0), masks
+        )
+        projected, (h0, c0) = _time_major_states(
+            projected, initial_state, options.get("go_backwards", False)
+        )
+        u = _ifog(tf.cast(recurrent_kernel, projected.dtype), 1)
+        return_sequences = options.get("return_sequences", True)
+        *h_seq, h, c = _fused_lstm_core(return_sequences)(projected, h0, c0, u)
+        return h, _outputs(h_seq[0] if h_seq else None, h), [h, c]
+
     projected = project_inputs(inputs, kernel, bias, dropout_mask)
     u = tf.cast(recurrent_kernel, projected.dtype)
 
@@ -205,9 +540,19 @@ def simple_rnn(
     r"""A simple RNN over a whole sequence: :math:`h_t = \phi(P_t + h_{t-1} U)`.
 
     Arguments as in :func:`lstm`, with ``initial_state = [h0]`` and the cell's ``activation``
-    :math:`\phi`. Returns ``(last_output, outputs, [h])``.
+    :math:`\phi`. With Keras' tanh, no mask and float32/float64, the fused path runs
+    (:func:`_rnn_forward`, :func:`_rnn_backward`). Returns ``(last_output, outputs, [h])``.
     """
     projected = project_inputs(inputs, kernel, bias, dropout_mask)
+    if activation is activations.tanh and _fused_applies(inputs, options):
+        projected, (h0,) = _time_major_states(
+            projected, initial_state, options.get("go_backwards", False)
+        )
+        u = tf.cast(recurrent_kernel, projected.dtype)
+        return_sequences = options.get("return_sequences", True)
+        *h_seq, h = _fused_rnn_core(return_sequences)(projected, h0, u)
+        return h, _outputs(h_seq[0] if h_seq else None, h), [h]
+
     u = tf.cast(recurrent_kernel, projected.dtype)
 
     def step(p_t: tf.Tensor, states: tuple) -> tuple:

@@ -1,0 +1,188 @@
+"""``lstmkit bench``: the JSON it writes, the plot, and that every path computes Keras' function.
+
+Two ``--quick`` runs (tiny shapes, few rounds) are shared by the tests: every configuration at
+the reference shape (XLA variants included), and a short one with the sweeps. No timing is
+asserted, only that times were taken and reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+
+import pytest
+import tensorflow as tf
+
+from lstmkit import bench
+from lstmkit.cli import main
+
+ATOL = 1e-5
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    assert main(["bench", "--quick", "--no-sweeps", "--out", str(out)]) == 0
+    report = json.loads((out / "bench.json").read_text(encoding="utf-8"))
+    return out, report
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
+    """Only lstmkit.SimpleRNN and the baselines, no XLA, with the sweeps; console captured."""
+    out = tmp_path_factory.mktemp("bench_sweeps")
+    argv = ["bench", "--quick", "--no-xla", "--only", "lstmkit.SimpleRNN", "--out", str(out)]
+    with contextlib.redirect_stdout(io.StringIO()) as console:
+        assert main(argv) == 0
+    report = json.loads((out / "bench.json").read_text(encoding="utf-8"))
+    return out, report, console.getvalue()
+
+
+def _entries(report):
+    return {e["name"]: e for e in report["reference"]["configs"]}
+
+
+def test_json_top_level(quick):
+    _, report = quick
+    assert set(report) == {"machine", "settings", "reference", "sweeps"}
+    machine = report["machine"]
+    for key in ("cpus", "cpu_model", "tensorflow", "keras", "gpus", "load_average_start"):
+        assert key in machine
+    assert machine["tensorflow"] == tf.__version__
+    assert report["settings"]["shape"] == bench.QUICK
+    assert report["reference"]["shape"] == bench.QUICK
+    matmul = report["reference"]["matmul"]
+    assert matmul["gflops"] > 0 and matmul["rounds"] == report["settings"]["rounds"]
+
+
+def test_every_configuration_of_the_issue_is_there(quick):
+    _, report = quick
+    names = set(_entries(report))
+    expected = {
+        "lstmkit.LSTMCell (eager Python loop)",
+        "RNN(lstmkit.LSTMCell)",
+        "lstmkit.LSTM",
+        "RNN(keras.layers.LSTMCell), implementation=2",
+        "RNN(keras.layers.LSTMCell), implementation=1",
+        "keras.layers.LSTM",
+        "lstmkit.SimpleRNN",
+        "keras.layers.SimpleRNN",
+        "lstmkit.LSTM + XLA",
+        "keras.layers.LSTM + XLA",
+    }
+    assert expected <= names
+    assert not any(e["eager"] and e["xla"] for e in _entries(report).values())
+    if not report["machine"]["gpus"]:
+        assert not any("use_cudnn=False" in n for n in names)
+
+
+def test_every_path_computes_the_keras_function(quick):
+    """Same weights, same input: outputs and gradients equal the Keras layer's."""
+    _, report = quick
+    for name, entry in _entries(report).items():
+        if entry["xla"] and entry["error"] is not None:
+            continue  # a configuration XLA cannot compile is reported, not checked
+        assert entry["error"] is None, (name, entry["error"])
+        assert entry["check"]["output_max_abs_diff"] <= ATOL, name
+        assert entry["check"]["grads_max_abs_diff"] <= ATOL, name
+
+
+def test_times_and_derived_numbers(quick):
+    _, report = quick
+    settings = report["settings"]
+    for name, entry in _entries(report).items():
+        if entry["error"] is not None:
+            continue
+        rounds = settings["eager_rounds"] if entry["eager"] else settings["rounds"]
+        for mode in ("forward", "train"):
+            stats = entry[mode]
+            assert stats["rounds"] == rounds, name
+            assert 0 < stats["min_s"] <= stats["q1_s"] <= stats["median_s"] <= stats["q3_s"]
+            assert stats["gflops"] > 0 and stats["matmul_fraction"] > 0
+            assert stats["speedup_q1"] <= stats["speedup"] <= stats["speedup_q3"]
+            if entry["baseline"]:
+                assert stats["speedup"] == pytest.approx(1.0)
+    flops = report["reference"]["flops_forward"]
+    assert flops["lstm"] == bench.recurrent_flops(4, **bench.QUICK)
+    assert flops["simple_rnn"] == bench.recurrent_flops(1, **bench.QUICK)
+
+
+def test_sweeps(swept):
+    _, report, _ = swept
+    settings = report["settings"]
+    swept_names = {"lstmkit.SimpleRNN", "keras.layers.SimpleRNN", "keras.layers.LSTM"}
+    for axis in ("steps", "batch"):
+        sweep = report["sweeps"][axis]
+        assert sweep["values"] == settings[f"sweep_{axis}"]
+        assert set(sweep["configs"]) == swept_names
+        for row in sweep["configs"].values():
+            assert row["error"] is None
+            for mode in ("forward", "train"):
+                assert len(row[mode]) == len(sweep["values"])
+                assert all(t > 0 for t in row[mode])
+    for row in report["sweeps"]["steps"]["configs"].values():
+        for mode in ("forward", "train"):
+            assert set(row["fit"][mode]) == {"intercept", "slope", "r2"}
+            assert row["fit"][mode]["r2"] <= 1.0 + 1e-12
+
+
+def test_plot_is_a_png(quick, swept):
+    for out in (quick[0], swept[0]):
+        assert (out / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_console_output_and_only(swept):
+    _, report, text = swept
+    if not tf.config.list_physical_devices("GPU"):
+        assert "No GPU visible" in text
+    assert "lstmkit.SimpleRNN" in text and "keras.layers.LSTM" in text and "Wrote" in text
+    # --only keeps the matching configurations and the two baselines
+    assert {e["name"] for e in report["reference"]["configs"]} == {
+        "lstmkit.SimpleRNN", "keras.layers.LSTM", "keras.layers.SimpleRNN"}
+    assert report["settings"]["xla"] is False
+
+
+def test_a_configuration_that_cannot_compile_is_reported_not_fatal():
+    """tf.numpy_function has no XLA kernel: the XLA entry carries the error."""
+    import keras
+
+    class NumpyLayer(keras.layers.Layer):
+        def call(self, x, training=False):
+            y = tf.numpy_function(lambda a: a[:, -1, :1] * 0, [x], tf.float32)
+            return tf.reshape(y, (x.shape[0], 1))
+
+    configs = [
+        bench.Config(bench.LSTM_BASELINE, "lstm", keras.layers.LSTM),
+        bench.Config("numpy + XLA", "lstm", lambda u: NumpyLayer(), xla=True),
+    ]
+    runners, checks = bench._prepare(configs, {**bench.QUICK, "units": 1}, warmup=0, seed=0)
+    assert runners[0].error is None and runners[1].error
+    assert "numpy + XLA" not in checks
+
+
+def test_linear_fit_and_flops():
+    steps = [25, 50, 100, 200]
+    fit = bench.linear_fit(steps, [0.5 + 0.01 * s for s in steps])
+    assert fit["slope"] == pytest.approx(0.01) and fit["intercept"] == pytest.approx(0.5)
+    assert fit["r2"] == pytest.approx(1.0)
+    noisy = bench.linear_fit(steps, [1.0, 3.0, 2.0, 5.0])
+    assert 0.0 < noisy["r2"] < 1.0
+    assert bench.linear_fit([1, 2], [3.0, 3.0])["r2"] == 1.0
+    # reference shape: 2 * 100 * 64 * 4 * 128 * (32 + 128)
+    assert bench.recurrent_flops(4, **bench.REFERENCE) == 1_048_576_000
+    assert bench.matmul_flops(2048) == 2 * 2048**3
+
+
+def test_bad_arguments():
+    parser = argparse.ArgumentParser()
+    bench.add_arguments(parser)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--sweep-steps", "10,-1"])
+    with pytest.raises(SystemExit):
+        bench.run(parser.parse_args(["--quick", "--units", "-3"]))
+    args = parser.parse_args(["--sweep-steps", "25,50", "--batch", "8"])
+    settings = bench._settings(args)
+    assert settings["sweep_steps"] == [25, 50] and settings["shape"]["batch"] == 8
+    assert settings["shape"]["steps"] == bench.REFERENCE["steps"]

@@ -1,0 +1,321 @@
+"""lstmkit.recurrence: the fused path and its hand-derived backward pass.
+
+- the custom gradient (``_lstm_backward``, ``_rnn_backward``) equals TensorFlow's autodiff of
+  the same forward loop, and finite differences in float64;
+- the fused path and the readable path compute the same outputs, states and gradients, over
+  return_sequences x go_backwards x dropout masks;
+- the gradient is right whether or not a tape was recording during the forward pass (the
+  forward pass then keeps, or does not keep, what the backward pass needs);
+- which path runs for which configuration.
+"""
+
+import itertools
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import lstmkit
+from lstmkit import recurrence
+
+BATCH, STEPS, FEATURES, UNITS = 3, 5, 4, 6
+
+
+def rng(seed):
+    return np.random.default_rng(seed)
+
+
+def random(shape, seed, dtype="float32", scale=1.0):
+    return tf.constant((scale * rng(seed).normal(size=shape)).astype(dtype))
+
+
+def lstm_weights(dtype="float32", units=UNITS, features=FEATURES):
+    return (
+        tf.Variable(random((features, 4 * units), 10, dtype, 0.5)),
+        tf.Variable(random((units, 4 * units), 11, dtype, 0.5)),
+        tf.Variable(random((4 * units,), 12, dtype, 0.5)),
+    )
+
+
+def rnn_weights(dtype="float32", units=UNITS, features=FEATURES):
+    return (
+        tf.Variable(random((features, units), 13, dtype, 0.5)),
+        tf.Variable(random((units, units), 14, dtype, 0.5)),
+        tf.Variable(random((units,), 15, dtype, 0.5)),
+    )
+
+
+def lstm_cell(units=UNITS, **options):
+    cell = lstmkit.LSTMCell(units, **options)
+    cell.build((None, FEATURES))
+    return cell
+
+
+def run(fn, watched, dtype="float32"):
+    """Flat outputs of ``fn()`` and the gradients of a fixed weighted sum of them."""
+    with tf.GradientTape() as tape:
+        tape.watch(watched)
+        last, outputs, states = fn()
+        outs = [last, outputs, *states]
+        loss = sum(
+            tf.reduce_sum(o * np.cos(np.arange(np.prod(o.shape))).reshape(o.shape).astype(dtype))
+            for o in outs
+        )
+    grads = tape.gradient(loss, watched)
+    return [np.asarray(o) for o in outs], [np.asarray(g) for g in grads]
+
+
+def assert_all_close(a, b, atol, what):
+    assert len(a) == len(b)
+    for k, (p, q) in enumerate(zip(a, b, strict=True)):
+        np.testing.assert_allclose(p, q, atol=atol, rtol=0, err_msg=f"{what} #{k}")
+
+
+# -- custom gradient against autodiff and finite differences -------------------------------------
+def lstm_core_inputs(dtype, steps=STEPS, batch=BATCH, units=UNITS):
+    return [
+        random((steps, batch, 4 * units), 20, dtype),
+        random((batch, units), 21, dtype),
+        random((batch, units), 22, dtype),
+        random((units, 4 * units), 23, dtype, 0.5),
+    ]
+
+
+def lstm_autodiff(projected, h0, c0, u):
+    """The same forward loop, differentiated by TensorFlow (no custom gradient)."""
+    run_ = recurrence._lstm_forward(projected, h0, c0, u, ("hs",))
+    return run_["hs"], run_["h"], run_["c"]
+
+
+def rnn_core_inputs(dtype, steps=STEPS, batch=BATCH, units=UNITS):
+    return [
+        random((steps, batch, units), 24, dtype),
+        random((batch, units), 25, dtype),
+        random((units, units), 26, dtype, 0.5),
+    ]
+
+
+def rnn_autodiff(projected, h0, u):
+    run_ = recurrence._rnn_forward(projected, h0, u, True)
+    return run_["hs"], run_["h"]
+
+
+CORES = {
+    "lstm": (recurrence._fused_lstm_core, lstm_autodiff, lstm_core_inputs),
+    "simple_rnn": (recurrence._fused_rnn_core, rnn_autodiff, rnn_core_inputs),
+}
+
+
+def weighted_sum(outputs, dtype):
+    return sum(
+        tf.reduce_sum(o * np.sin(1.0 + np.arange(np.prod(o.shape))).reshape(o.shape).astype(dtype))
+        for o in outputs
+    )
+
+
+@pytest.mark.parametrize("kind", CORES)
+@pytest.mark.parametrize("return_sequences", [True, False])
+def test_custom_gradient_equals_autodiff(kind, return_sequences):
+    make_core, autodiff, make_inputs = CORES[kind]
+    inputs = make_inputs("float32")
+    core = make_core(return_sequences)
+
+    def grads(fn, drop_sequence):
+        with tf.GradientTape() as tape:
+            tape.watch(inputs)
+            outputs = fn(*inputs)
+            if drop_sequence:
+                outputs = outputs[1:]
+            loss = weighted_sum(outputs, "float32")
+        return [np.asarray(g) for g in tape.gradient(loss, inputs)]
+
+    ours = grads(core, False)
+    reference = grads(autodiff, not return_sequences)
+    assert_all_close(ours, reference, 1e-5, f"{kind} custom vs autodiff")
+
+
+@pytest.mark.parametrize("kind", CORES)
+def test_custom_gradient_equals_finite_differences(kind):
+    """float64, central differences: the whole Jacobian of every output w.r.t. every input."""
+    make_core, _, make_inputs = CORES[kind]
+    inputs = make_inputs("float64", steps=3, batch=2, units=3)
+    core = make_core(True)
+    for index in range(len(core(*inputs))):
+        theoretical, numerical = tf.test.compute_gradient(
+            lambda *xs, index=index: core(*xs)[index], inputs
+        )
+        for k, (a, b) in enumerate(zip(theoretical, numerical, strict=True)):
+            np.testing.assert_allclose(a, b, atol=1e-6, err_msg=f"{kind} output {index} input {k}")
+
+
+@pytest.mark.parametrize("kind", CORES)
+def test_gradient_without_a_tape_recomputes(kind):
+    """``tf.gradients`` in a graph: no tape records the forward pass, so the forward loop keeps
+    nothing and the backward pass recomputes it. Same gradients as with a tape."""
+    make_core, _, make_inputs = CORES[kind]
+    inputs = make_inputs("float32")
+    core = make_core(True)
+
+    @tf.function
+    def graph_gradients(*xs):
+        return tf.gradients(weighted_sum(core(*xs), "float32"), list(xs))
+
+    with tf.GradientTape() as tape:
+        tape.watch(inputs)
+        loss = weighted_sum(core(*inputs), "float32")
+    assert_all_close(
+        [np.asarray(g) for g in graph_gradients(*inputs)],
+        [np.asarray(g) for g in tape.gradient(loss, inputs)],
+        1e-6,
+        f"{kind} without tape",
+    )
+
+
+# -- fused path against readable path ------------------------------------------------------------
+def readable_only(monkeypatch):
+    monkeypatch.setattr(recurrence, "_fused_applies", lambda inputs, options: False)
+
+
+def lstm_masks(kind):
+    if kind == "none":
+        return None
+    masks = [random((BATCH, FEATURES), 30 + k) > 0 for k in range(4)]
+    masks = [tf.cast(m, tf.float32) / 0.6 for m in masks]
+    return masks[0] if kind == "one" else masks
+
+
+@pytest.mark.parametrize(
+    ("return_sequences", "go_backwards", "dropout"),
+    list(itertools.product([True, False], [False, True], ["none", "one", "per_gate"])),
+)
+def test_fused_lstm_equals_readable(monkeypatch, return_sequences, go_backwards, dropout):
+    x = random((BATCH, STEPS, FEATURES), 1)
+    h0, c0 = random((BATCH, UNITS), 2), random((BATCH, UNITS), 3)
+    weights = lstm_weights()
+    cell = lstm_cell()
+    options = {"return_sequences": return_sequences, "go_backwards": go_backwards}
+
+    def fn():
+        return recurrence.lstm(x, [h0, c0], *weights, cell.gate_update,
+                               dropout_mask=lstm_masks(dropout), **options)
+
+    watched = [x, h0, c0, *weights]
+    fused = run(fn, watched)
+    readable_only(monkeypatch)
+    readable = run(fn, watched)
+    assert_all_close(fused[0], readable[0], 1e-5, "outputs")
+    assert_all_close(fused[1], readable[1], 1e-5, "gradients")
+
+
+@pytest.mark.parametrize(
+    ("return_sequences", "go_backwards", "dropout"),
+    list(itertools.product([True, False], [False, True], [False, True])),
+)
+def test_fused_simple_rnn_equals_readable(monkeypatch, return_sequences, go_backwards, dropout):
+    x = random((BATCH, STEPS, FEATURES), 4)
+    h0 = random((BATCH, UNITS), 5)
+    weights = rnn_weights()
+    mask = tf.cast(random((BATCH, FEATURES), 6) > 0, tf.float32) * 2.0 if dropout else None
+    options = {"return_sequences": return_sequences, "go_backwards": go_backwards}
+
+    def fn():
+        return recurrence.simple_rnn(x, [h0], *weights, keras.activations.tanh,
+                                     dropout_mask=mask, **options)
+
+    watched = [x, h0, *weights]
+    fused = run(fn, watched)
+    readable_only(monkeypatch)
+    readable = run(fn, watched)
+    assert_all_close(fused[0], readable[0], 1e-5, "outputs")
+    assert_all_close(fused[1], readable[1], 1e-5, "gradients")
+
+
+def test_fused_float64_equals_readable(monkeypatch):
+    x = random((BATCH, STEPS, FEATURES), 7, "float64")
+    h0, c0 = random((BATCH, UNITS), 8, "float64"), random((BATCH, UNITS), 9, "float64")
+    weights = lstm_weights("float64")
+    cell = lstm_cell(dtype="float64")
+
+    def fn():
+        return recurrence.lstm(x, [h0, c0], *weights, cell.gate_update)
+
+    watched = [x, h0, c0, *weights]
+    fused = run(fn, watched, "float64")
+    readable_only(monkeypatch)
+    readable = run(fn, watched, "float64")
+    assert_all_close(fused[0], readable[0], 1e-12, "outputs")
+    assert_all_close(fused[1], readable[1], 1e-11, "gradients")
+
+
+# -- dispatch ------------------------------------------------------------------------------------
+def spy(monkeypatch, name):
+    calls = []
+    original = getattr(recurrence, name)
+    monkeypatch.setattr(recurrence, name, lambda *a: calls.append(a) or original(*a))
+    return calls
+
+
+@pytest.mark.parametrize(
+    ("cell_options", "mask", "dtype", "fused"),
+    [
+        ({}, None, "float32", True),
+        ({}, None, "float64", True),
+        ({"implementation": 1}, None, "float32", True),
+        ({}, "mask", "float32", False),
+        ({}, None, "float16", False),
+        ({"activation": "relu"}, None, "float32", False),
+        ({"recurrent_activation": "hard_sigmoid"}, None, "float32", False),
+        ({"activation": lambda z: tf.tanh(z)}, None, "float32", False),  # not Keras' own tanh
+    ],
+)
+def test_which_lstm_path_runs(monkeypatch, cell_options, mask, dtype, fused):
+    calls = spy(monkeypatch, "_fused_lstm_core")
+    cell = lstm_cell(dtype=dtype, **cell_options)
+    x = random((BATCH, STEPS, FEATURES), 1, dtype)
+    states = [tf.zeros((BATCH, UNITS), dtype)] * 2
+    if mask is not None:
+        mask = tf.constant(np.arange(STEPS)[None, :] < np.array([[5], [3], [1]]))
+    last, outputs, _ = recurrence.lstm(
+        x, states, cell.kernel, cell.recurrent_kernel, cell.bias, cell.gate_update, mask=mask
+    )
+    assert bool(calls) is fused
+    assert outputs.shape == (BATCH, STEPS, UNITS) and last.dtype == tf.as_dtype(dtype)
+
+
+@pytest.mark.parametrize(
+    ("activation", "mask", "fused"),
+    [
+        (keras.activations.tanh, None, True),
+        (keras.activations.relu, None, False),
+        (keras.activations.tanh, "mask", False),
+    ],
+)
+def test_which_simple_rnn_path_runs(monkeypatch, activation, mask, fused):
+    calls = spy(monkeypatch, "_fused_rnn_core")
+    x = random((BATCH, STEPS, FEATURES), 1)
+    if mask is not None:
+        mask = tf.ones((BATCH, STEPS), tf.bool)
+    recurrence.simple_rnn(x, [tf.zeros((BATCH, UNITS))], *rnn_weights(), activation, mask=mask)
+    assert bool(calls) is fused
+
+
+def test_layers_take_the_fused_path_by_default(monkeypatch):
+    lstm_calls = spy(monkeypatch, "_fused_lstm_core")
+    rnn_calls = spy(monkeypatch, "_fused_rnn_core")
+    x = random((BATCH, STEPS, FEATURES), 1)
+    lstmkit.LSTM(UNITS)(x)
+    lstmkit.SimpleRNN(UNITS)(x)
+    assert lstm_calls and rnn_calls
+
+
+def test_forward_keeps_only_what_is_needed():
+    """Without a tape the LSTM forward loop stacks nothing (or only h); with one, everything
+    the backward pass reads."""
+    projected, h0, c0, u = lstm_core_inputs("float32")
+    lean = recurrence._lstm_forward(projected, h0, c0, u, ())
+    assert set(lean) == {"h", "c"}
+    full = recurrence._lstm_forward(projected, h0, c0, u, recurrence._LSTM_SAVED)
+    assert set(full) == {"h", "c", *recurrence._LSTM_SAVED}
+    np.testing.assert_allclose(full["hs"][-1], lean["h"], atol=1e-6)
+    np.testing.assert_allclose(full["cs"][-1], lean["c"], atol=1e-6)
