@@ -101,7 +101,7 @@ class _SequenceLayer(keras.layers.RNN):
                 f"received a mask of shape {tuple(shape)}."
             )
 
-    def compute_output_shape(self, sequences_shape: tuple, initial_state_shape: Any = None):
+    def compute_output_shape(self, sequences_shape: tuple, initial_state_shape: Any = None) -> Any:
         if initial_state_shape is not None:
             shapes = initial_state_shape
             if shapes and not isinstance(shapes[0], (list, tuple)):
@@ -255,7 +255,9 @@ class SimpleRNN(_SequenceLayer):
         )
         self.input_spec = keras.InputSpec(ndim=3)
 
-    def inner_loop(self, sequences: Any, initial_state: list, mask: Any, training: bool = False):
+    def inner_loop(
+        self, sequences: Any, initial_state: list, mask: Any, training: bool = False
+    ) -> tuple:
         """The compiled loop of :func:`lstmkit.recurrence.simple_rnn`, or the cell by cell."""
         if keras.tree.is_nested(mask):
             mask = mask[0]
@@ -396,7 +398,9 @@ class LSTM(_SequenceLayer):
     def _on_gpu() -> bool:
         return keras_backend.backend() == "tensorflow" and gpu_available()
 
-    def inner_loop(self, sequences: Any, initial_state: list, mask: Any, training: bool = False):
+    def inner_loop(
+        self, sequences: Any, initial_state: list, mask: Any, training: bool = False
+    ) -> tuple:
         """cuDNN when possible, else :func:`lstmkit.recurrence.lstm`, else the cell by cell."""
         if keras.tree.is_nested(mask):
             mask = mask[0]
@@ -429,7 +433,7 @@ class LSTM(_SequenceLayer):
             **self._loop_options(mask),
         )
 
-    def _cudnn_loop(self, sequences: Any, initial_state: list, mask: Any, training: bool):
+    def _cudnn_loop(self, sequences: Any, initial_state: list, mask: Any, training: bool) -> tuple:
         """``keras.src.backend.lstm`` (cuDNN), with input dropout applied first, as Keras does."""
         dropout_mask = self._input_dropout_mask(sequences, training)
         if dropout_mask is not None:
