@@ -303,33 +303,35 @@ def _lstm_backward(
     :math:`\bar U = \sum_t h_{t-1}^\top \bar z_t`. :math:`\bar z_t` is also the gradient of
     :math:`P_t`, from which autodiff gets those of :math:`W`, :math:`b` and the inputs.
 
-    XLA fuses each step's element-wise work into a few kernels. Nothing here is differentiated
-    again, so reading step :math:`t` by indexing is fine.
+    Only :math:`\bar h` and :math:`\bar c` are sequential. The factors that multiply them,
+    :math:`a_t = o_t (1 - \tanh^2 c_t)` and
+    :math:`\gamma_t = [g_t i_t (1 - i_t),\ c_{t-1} f_t (1 - f_t),\ \tanh(c_t) o_t (1 - o_t),\
+    i_t (1 - g_t^2)]`, are computed for all steps at once before the loop, which is then
+    :math:`\bar c_t = \bar c + \bar h_t a_t`,
+    :math:`\bar z_t = [\bar c_t, \bar c_t, \bar h_t, \bar c_t] \odot \gamma_t` and the product.
+    XLA fuses the element-wise work; nothing here is differentiated again, so reading step
+    :math:`t` by indexing is fine.
 
     Returns:
         :math:`(\bar P, \bar h_0, \bar c_0, \bar U)`.
     """
     steps, units = _steps(ifo_seq), u.shape[0]
     c_prev = tf.concat([c0[None], c_seq[:-1]], axis=0)
+    i, f, o = tf.split(ifo_seq, 3, axis=2)
+    g, tanh_c = g_seq, tf.tanh(c_seq)
+    a = o * (1 - tanh_c * tanh_c)
+    gamma = tf.concat(
+        [g * i * (1 - i), c_prev * f * (1 - f), tanh_c * o * (1 - o), i * (1 - g * g)], axis=2
+    )
     u_t = tf.transpose(u)
     dz_ta = tf.TensorArray(u.dtype, size=steps)
 
     def body(k: tf.Tensor, dh: tf.Tensor, dc: tf.Tensor, dz_ta: tf.TensorArray) -> tuple:
         t = steps - 1 - k
-        i, f, o = tf.split(ifo_seq[t], 3, axis=1)
-        g, tanh_c = g_seq[t], tf.tanh(c_seq[t])
         dh = dh + dh_seq[t]
-        dc = dc + dh * o * (1 - tanh_c * tanh_c)
-        dz = tf.concat(
-            [
-                dc * g * i * (1 - i),
-                dc * c_prev[t] * f * (1 - f),
-                dh * tanh_c * o * (1 - o),
-                dc * i * (1 - g * g),
-            ],
-            axis=1,
-        )
-        return (k + 1, tf.matmul(dz, u_t), dc * f, dz_ta.write(t, dz))
+        dc = dc + dh * a[t]
+        dz = tf.concat([dc, dc, dh, dc], axis=1) * gamma[t]
+        return (k + 1, tf.matmul(dz, u_t), dc * f[t], dz_ta.write(t, dz))
 
     dh0, dc0, dz_ta = _while(steps, body, (dh_last, dc_last, dz_ta))
     dz_seq = dz_ta.stack()
