@@ -320,7 +320,7 @@ def check_copy_weights(fn: Any) -> CheckResult:
         return hint(name, f"calling dst raised {type(err).__name__}: {_first_line(err)}. Was it "
                           "built for inputs of width src.kernel.shape[0]?")
     if not np.allclose(got, want, atol=1e-5):
-        return hint(name, "dst computes something else than src: copy all three arrays "
+        return hint(name, "dst computes something different from src: copy all three arrays "
                           "(kernel, recurrent_kernel, bias) unchanged, e.g. "
                           "dst.set_weights(src.get_weights()).")
     return passed(name, "dst now computes exactly what src computes.")

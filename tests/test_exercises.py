@@ -416,7 +416,7 @@ def _wrong_width(src, dst):
         (lambda src, dst: dst.set_weights(src.get_weights()), "call dst.build((None, input_dim))"),
         (_reverse_copy, "you copied from dst to src"),
         (lambda src, dst: None, "dst has no weights"),
-        (_zero_bias_copy, "computes something else"),
+        (_zero_bias_copy, "computes something different"),
         (_wrong_width, "calling dst raised ValueError"),
     ],
 )
