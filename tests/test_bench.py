@@ -46,7 +46,9 @@ def _entries(report):
 
 def test_json_top_level(quick):
     _, report = quick
-    assert set(report) == {"machine", "settings", "reference", "sweeps"}
+    assert set(report) == {"machine", "settings", "reference", "cudnn_speedup", "sweeps"}
+    if not report["machine"]["gpus"]:
+        assert report["cudnn_speedup"] == {}
     machine = report["machine"]
     for key in ("cpus", "cpu_model", "tensorflow", "keras", "gpus", "load_average_start"):
         assert key in machine
@@ -102,8 +104,10 @@ def test_times_and_derived_numbers(quick):
             assert 0 < stats["min_s"] <= stats["q1_s"] <= stats["median_s"] <= stats["q3_s"]
             assert stats["gflops"] > 0 and stats["matmul_fraction"] > 0
             assert stats["speedup_q1"] <= stats["speedup"] <= stats["speedup_q3"]
+            assert stats["speedup_best"] > 0
             if entry["baseline"]:
                 assert stats["speedup"] == pytest.approx(1.0)
+                assert stats["speedup_best"] == pytest.approx(1.0)
     flops = report["reference"]["flops_forward"]
     assert flops["lstm"] == bench.recurrent_flops(4, **bench.QUICK)
     assert flops["simple_rnn"] == bench.recurrent_flops(1, **bench.QUICK)
@@ -173,6 +177,23 @@ def test_linear_fit_and_flops():
     # reference shape: 2 * 100 * 64 * 4 * 128 * (32 + 128)
     assert bench.recurrent_flops(4, **bench.REFERENCE) == 1_048_576_000
     assert bench.matmul_flops(2048) == 2 * 2048**3
+
+
+def test_cudnn_speedups():
+    """On a GPU the bench times both LSTMs with and without cuDNN; the ratio is off / auto."""
+    def entry(name, forward, train, error=None):
+        return {"name": name, "error": error, "forward": {"median_s": forward},
+                "train": {"median_s": train}}
+
+    entries = [
+        entry("keras.layers.LSTM", 1.0, 2.0),
+        entry("keras.layers.LSTM(use_cudnn=False)", 8.0, 12.0),
+        entry("lstmkit.LSTM", 1.0, 4.0),
+        entry("lstmkit.LSTM(use_cudnn=False)", 5.0, 8.0, error="failed"),
+    ]
+    assert bench.cudnn_speedups(entries) == {
+        "keras.layers.LSTM": {"forward": 8.0, "train": 6.0}}
+    assert bench.cudnn_speedups(entries[:1]) == {}
 
 
 def test_bad_arguments():
