@@ -4,7 +4,10 @@ Each chosen notebook (all of ``notebooks/*.ipynb`` in order by default) is execu
 ``python3`` kernel (the one ``ci/bootstrap.sh`` installs into ``.venv``) into
 ``<out>/<run name>/`` (default ``reports/latest/``), converted to HTML with nbconvert, and listed
 in ``index.html`` with its status, duration, parameters and, when it failed, the failing cell and
-error. A notebook that fails does not stop the others; the exit code is then 1.
+error. A notebook that fails does not stop the others; the exit code is then 1 (2 for bad
+arguments). The run name defaults to ``latest``, so ``make report`` always refreshes
+``reports/latest/index.html``; ``--name RUN`` keeps a run beside it. ``--list`` prints each
+notebook's parameters and defaults.
 
 Parameters come from papermill's ``parameters`` cell of each notebook. They can be set with
 ``-p NAME VALUE`` (applied to every chosen notebook that has NAME; values are read as papermill
