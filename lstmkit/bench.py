@@ -575,12 +575,11 @@ def _plot(report: dict[str, Any], path: Path) -> None:
     ax.axvline(1.0, color="black", lw=0.8)
     ax.set_yticks(ypos, [e["name"] for e in timed], fontsize=7)
     ax.invert_yaxis()
-    ax.set_xscale("log")
-    ax.set_xlabel("speed-up over the Keras layer (log scale, > 1 is faster)")
+    ax.set_xlabel("speed-up over the Keras layer (> 1 is faster)")
     shape = report["reference"]["shape"]
     ax.set_title("batch {batch}, {steps} steps, {features} features, {units} units".format(
         **shape), fontsize=9)
-    ax.legend()
+    ax.legend(loc="upper right")
     for ax, (axis, sweep) in zip(axes[0, 1:], sweeps.items(), strict=True):
         for k, (name, row) in enumerate(sweep["configs"].items()):
             for mode, style in (("forward", "s--"), ("train", "o-")):
@@ -594,7 +593,8 @@ def _plot(report: dict[str, Any], path: Path) -> None:
         ax.set_ylabel("time per call (ms)")
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
-        ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+        ax.set_xticks(sweep["values"], [str(v) for v in sweep["values"]])
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
         ax.set_title(f"time against {axis} (median of rounds)", fontsize=9)
         ax.legend(fontsize=6)
     fig.suptitle(f"lstmkit bench — {report['machine']['cpu_model']}, "
