@@ -268,13 +268,11 @@ def _lstm_backward(
     dh_seq: tf.Tensor,
     dh_last: tf.Tensor,
     dc_last: tf.Tensor,
-    h0: tf.Tensor,
     c0: tf.Tensor,
     u: tf.Tensor,
-    h_seq: tf.Tensor,
     gates_seq: tf.Tensor,
     c_seq: tf.Tensor,
-) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
+) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
     r"""Backpropagation through time for :func:`_lstm_forward`, compiled with XLA.
 
     With :math:`\bar h_t = \partial L / \partial h_t` (from the outputs and from step
@@ -289,7 +287,7 @@ def _lstm_backward(
         \bar z^g_t = \bar c_t\, i_t (1 - g_t^2), \\
         \bar h_{t-1} &\mathrel{+}= \bar z_t U^\top, \quad \bar c_{t-1} = \bar c_t f_t
 
-    and after the loop, one product over all steps:
+    and after the loop, one product over all steps (:func:`_recurrent_kernel_gradient`):
     :math:`\bar U = \sum_t h_{t-1}^\top \bar z_t`. :math:`\bar z_t` is also the gradient of
     :math:`P_t`, from which autodiff gets those of :math:`W`, :math:`b` and the inputs.
 
@@ -303,9 +301,9 @@ def _lstm_backward(
     :math:`t` by indexing is fine.
 
     Returns:
-        :math:`(\bar P, \bar h_0, \bar c_0, \bar U)`.
+        :math:`(\bar P, \bar h_0, \bar c_0)`, :math:`\bar P = [\bar z_t]_t`.
     """
-    steps, units = _steps(gates_seq), u.shape[0]
+    steps = _steps(gates_seq)
     c_prev = tf.concat([c0[None], c_seq[:-1]], axis=0)
     i, f, g, o = tf.split(gates_seq, 4, axis=2)
     tanh_c = tf.tanh(c_seq)
@@ -324,16 +322,24 @@ def _lstm_backward(
         return (k + 1, tf.matmul(dz, u_t), dc * f[t], dz_ta.write(t, dz))
 
     dh0, dc0, dz_ta = _while(steps, body, (dh_last, dc_last, dz_ta))
-    dz_seq = dz_ta.stack()
-    h_prev = tf.concat([h0[None], h_seq[:-1]], axis=0)
-    du = tf.matmul(
-        tf.reshape(h_prev, [-1, units]), tf.reshape(dz_seq, [-1, 4 * units]), transpose_a=True
-    )
-    return dz_seq, dh0, dc0, du
+    return dz_ta.stack(), dh0, dc0
 
 
 _LSTM_SAVED = ("hs", "gates", "cs")
 _lstm_forward_compiled = tf.function(_lstm_forward, jit_compile=True)
+
+
+def _recurrent_kernel_gradient(h0: tf.Tensor, h_seq: tf.Tensor, dz_seq: tf.Tensor) -> tf.Tensor:
+    r""":math:`\bar U = \sum_t h_{t-1}^\top \bar z_t`, one product over all steps.
+
+    Outside the compiled backward loop on purpose: TensorFlow's own kernel is faster for this
+    large product, and it can run alongside the gradient of the input projection."""
+    h_prev = tf.concat([h0[None], h_seq[:-1]], axis=0)
+    return tf.matmul(
+        tf.reshape(h_prev, [-1, h0.shape[-1]]),
+        tf.reshape(dz_seq, [-1, dz_seq.shape[-1]]),
+        transpose_a=True,
+    )
 
 
 def _fused_lstm_core(return_sequences: bool) -> Callable:
@@ -356,12 +362,13 @@ def _fused_lstm_core(return_sequences: bool) -> Callable:
             dh_seq = upstream[0] if return_sequences else None
             dh_last, dc_last = upstream[-2:]
             saved = run if wanted else _lstm_forward(projected, h0, c0, u, _LSTM_SAVED)
-            return _lstm_backward(
+            dz_seq, dh0, dc0 = _lstm_backward(
                 tf.zeros_like(saved["hs"]) if dh_seq is None else dh_seq,
                 tf.zeros_like(h0) if dh_last is None else dh_last,
                 tf.zeros_like(c0) if dc_last is None else dc_last,
-                h0, c0, u, *(saved[name] for name in _LSTM_SAVED),
+                c0, u, *(saved[name] for name in _LSTM_SAVED[1:]),
             )
+            return dz_seq, dh0, dc0, _recurrent_kernel_gradient(h0, saved["hs"], dz_seq)
 
         return outputs, grad
 
@@ -391,19 +398,20 @@ def _rnn_forward(
 
 @tf.function(jit_compile=True)
 def _rnn_backward(
-    dh_seq: tf.Tensor, dh_last: tf.Tensor, h0: tf.Tensor, u: tf.Tensor, h_seq: tf.Tensor
-) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    dh_seq: tf.Tensor, dh_last: tf.Tensor, u: tf.Tensor, h_seq: tf.Tensor
+) -> tuple[tf.Tensor, tf.Tensor]:
     r"""Backpropagation through time for :func:`_rnn_forward`, compiled with XLA.
 
     .. math::
 
-        \bar z_t = \bar h_t (1 - h_t^2), \qquad \bar h_{t-1} \mathrel{+}= \bar z_t U^\top,
-        \qquad \bar U = \sum_t h_{t-1}^\top \bar z_t
+        \bar z_t = \bar h_t (1 - h_t^2), \qquad \bar h_{t-1} \mathrel{+}= \bar z_t U^\top
+
+    and :math:`\bar U` from :func:`_recurrent_kernel_gradient`.
 
     Returns:
-        :math:`(\bar P, \bar h_0, \bar U)`.
+        :math:`(\bar P, \bar h_0)`, :math:`\bar P = [\bar z_t]_t`.
     """
-    steps, units = _steps(h_seq), u.shape[0]
+    steps = _steps(h_seq)
     u_t = tf.transpose(u)
     dz_ta = tf.TensorArray(u.dtype, size=steps)
 
@@ -414,12 +422,7 @@ def _rnn_backward(
         return (k + 1, tf.matmul(dz, u_t), dz_ta.write(t, dz))
 
     dh0, dz_ta = _while(steps, body, (dh_last, dz_ta))
-    dz_seq = dz_ta.stack()
-    h_prev = tf.concat([h0[None], h_seq[:-1]], axis=0)
-    du = tf.matmul(
-        tf.reshape(h_prev, [-1, units]), tf.reshape(dz_seq, [-1, units]), transpose_a=True
-    )
-    return dz_seq, dh0, du
+    return dz_ta.stack(), dh0
 
 
 def _fused_rnn_core(return_sequences: bool) -> Callable:
@@ -436,11 +439,12 @@ def _fused_rnn_core(return_sequences: bool) -> Callable:
             dh_seq = upstream[0] if return_sequences else None
             dh_last = upstream[-1]
             h_seq = run["hs"] if wanted else _rnn_forward(projected, h0, u, True)["hs"]
-            return _rnn_backward(
+            dz_seq, dh0 = _rnn_backward(
                 tf.zeros_like(h_seq) if dh_seq is None else dh_seq,
                 tf.zeros_like(h0) if dh_last is None else dh_last,
-                h0, u, h_seq,
+                u, h_seq,
             )
+            return dz_seq, dh0, _recurrent_kernel_gradient(h0, h_seq, dz_seq)
 
         return outputs, grad
 
