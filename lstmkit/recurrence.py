@@ -36,8 +36,8 @@ and trains faster (``lstmkit bench`` measures by how much):
   (4 * units, units) product per step, the gradient of :math:`U` as *one* product over all
   steps after the loop, and the element-wise work fused by XLA (``jit_compile``). Autodiff of
   the loop would instead accumulate :math:`U`'s gradient step by step;
-- the forward loop keeps the gates and cell states for the backward pass only while a gradient
-  tape is recording; the inference loop keeps nothing but the outputs.
+- the forward loop keeps each step's local derivatives for the backward pass only while a
+  gradient tape is recording; the inference loop keeps nothing but the outputs.
 
 ``tests/test_recurrence.py`` checks the hand-derived gradients against autodiff and finite
 differences, and the two paths against each other.
@@ -237,26 +237,42 @@ def _lstm_forward(
         projected: :math:`P` (time, batch, 4 * units).
         h0, c0: initial states (batch, units).
         u: :math:`U` (units, 4 * units).
-        keep: which per-step values to stack over time, among ``"hs"`` (:math:`h_t`),
-            ``"gates"`` (:math:`[i_t, f_t, g_t, o_t]`) and ``"cs"`` (:math:`c_t`).
+        keep: which per-step values to stack over time, among ``"hs"`` (:math:`h_t`) and
+            ``"factors"``, the local derivatives :func:`_lstm_backward` needs,
+            :math:`[\gamma_t, a_t, f_t]` (batch, 6 * units).
 
     Returns:
         ``{"h": h_T, "c": c_T}`` and a (time, batch, ...) tensor for each name in ``keep``.
     """
     steps, batch, units = _steps(projected), projected.shape[1], u.shape[0]
-    widths = {"hs": units, "gates": 4 * units, "cs": units}
+    widths = {"hs": units, "factors": 6 * units}
     inputs_ta = tf.TensorArray(projected.dtype, size=steps).unstack(projected)
     kept = tuple(
         tf.TensorArray(projected.dtype, size=steps, element_shape=(batch, widths[name]))
         for name in keep
     )
 
-    def body(t: tf.Tensor, h: tf.Tensor, c: tf.Tensor, *kept: tf.TensorArray) -> tuple:
+    def body(t: tf.Tensor, h: tf.Tensor, c_prev: tf.Tensor, *kept: tf.TensorArray) -> tuple:
         z_i, z_f, z_g, z_o = tf.split(inputs_ta.read(t) + tf.matmul(h, u), 4, axis=1)
         i, f, g, o = tf.sigmoid(z_i), tf.sigmoid(z_f), tf.tanh(z_g), tf.sigmoid(z_o)
-        c = f * c + i * g
-        h = o * tf.tanh(c)
-        values = {"hs": lambda: h, "gates": lambda: tf.concat([i, f, g, o], 1), "cs": lambda: c}
+        c = f * c_prev + i * g
+        tanh_c = tf.tanh(c)
+        h = o * tanh_c
+
+        def factors() -> tf.Tensor:  # gamma_t, a_t, f_t of _lstm_backward
+            return tf.concat(
+                [
+                    g * i * (1 - i),
+                    c_prev * f * (1 - f),
+                    i * (1 - g * g),
+                    tanh_c * o * (1 - o),
+                    o * (1 - tanh_c * tanh_c),
+                    f,
+                ],
+                axis=1,
+            )
+
+        values = {"hs": lambda: h, "factors": factors}
         return (t + 1, h, c, *(ta.write(t, values[n]()) for ta, n in zip(kept, keep, strict=True)))
 
     h, c, *kept = _while(steps, body, (h0, c0, *kept))
@@ -265,13 +281,7 @@ def _lstm_forward(
 
 @tf.function(jit_compile=True)
 def _lstm_backward(
-    dh_seq: tf.Tensor,
-    dh_last: tf.Tensor,
-    dc_last: tf.Tensor,
-    c0: tf.Tensor,
-    u: tf.Tensor,
-    gates_seq: tf.Tensor,
-    c_seq: tf.Tensor,
+    dh_seq: tf.Tensor, dh_last: tf.Tensor, dc_last: tf.Tensor, u: tf.Tensor, factors: tf.Tensor
 ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
     r"""Backpropagation through time for :func:`_lstm_forward`, compiled with XLA.
 
@@ -283,49 +293,43 @@ def _lstm_backward(
         \bar c_t &\mathrel{+}= \bar h_t\, o_t (1 - \tanh^2 c_t) \\
         \bar z^i_t &= \bar c_t\, g_t\, i_t (1 - i_t), \quad
         \bar z^f_t = \bar c_t\, c_{t-1}\, f_t (1 - f_t), \\
-        \bar z^o_t &= \bar h_t \tanh(c_t)\, o_t (1 - o_t), \quad
-        \bar z^g_t = \bar c_t\, i_t (1 - g_t^2), \\
+        \bar z^g_t &= \bar c_t\, i_t (1 - g_t^2), \quad
+        \bar z^o_t = \bar h_t \tanh(c_t)\, o_t (1 - o_t), \\
         \bar h_{t-1} &\mathrel{+}= \bar z_t U^\top, \quad \bar c_{t-1} = \bar c_t f_t
 
     and after the loop, one product over all steps (:func:`_recurrent_kernel_gradient`):
     :math:`\bar U = \sum_t h_{t-1}^\top \bar z_t`. :math:`\bar z_t` is also the gradient of
     :math:`P_t`, from which autodiff gets those of :math:`W`, :math:`b` and the inputs.
 
-    Only :math:`\bar h` and :math:`\bar c` are sequential. The factors that multiply them,
-    :math:`a_t = o_t (1 - \tanh^2 c_t)` and
+    Only :math:`\bar h` and :math:`\bar c` are sequential. The factors that multiply them are
+    local to step :math:`t`, so the forward loop stores them (``factors``):
     :math:`\gamma_t = [g_t i_t (1 - i_t),\ c_{t-1} f_t (1 - f_t),\ i_t (1 - g_t^2),\
-    \tanh(c_t) o_t (1 - o_t)]`, are computed for all steps at once before the loop, which is
-    then :math:`\bar c_t = \bar c + \bar h_t a_t`,
-    :math:`\bar z_t = [\bar c_t, \bar c_t, \bar c_t, \bar h_t] \odot \gamma_t` and the product.
-    XLA fuses the element-wise work; nothing here is differentiated again, so reading step
-    :math:`t` by indexing is fine.
+    \tanh(c_t) o_t (1 - o_t)]`, :math:`a_t = o_t (1 - \tanh^2 c_t)` and :math:`f_t`. The loop
+    is then :math:`\bar c_t = \bar c + \bar h_t a_t`,
+    :math:`\bar z_t = [\bar c_t, \bar c_t, \bar c_t, \bar h_t] \odot \gamma_t`, the product and
+    :math:`\bar c_t f_t`. Nothing here is differentiated again, so reading step :math:`t` by
+    indexing is fine.
 
     Returns:
         :math:`(\bar P, \bar h_0, \bar c_0)`, :math:`\bar P = [\bar z_t]_t`.
     """
-    steps = _steps(gates_seq)
-    c_prev = tf.concat([c0[None], c_seq[:-1]], axis=0)
-    i, f, g, o = tf.split(gates_seq, 4, axis=2)
-    tanh_c = tf.tanh(c_seq)
-    a = o * (1 - tanh_c * tanh_c)
-    gamma = tf.concat(
-        [g * i * (1 - i), c_prev * f * (1 - f), i * (1 - g * g), tanh_c * o * (1 - o)], axis=2
-    )
+    steps, units = _steps(factors), u.shape[0]
     u_t = tf.transpose(u)
     dz_ta = tf.TensorArray(u.dtype, size=steps)
 
     def body(k: tf.Tensor, dh: tf.Tensor, dc: tf.Tensor, dz_ta: tf.TensorArray) -> tuple:
         t = steps - 1 - k
+        gamma, a, f = tf.split(factors[t], [4 * units, units, units], axis=1)
         dh = dh + dh_seq[t]
-        dc = dc + dh * a[t]
-        dz = tf.concat([dc, dc, dc, dh], axis=1) * gamma[t]
-        return (k + 1, tf.matmul(dz, u_t), dc * f[t], dz_ta.write(t, dz))
+        dc = dc + dh * a
+        dz = tf.concat([dc, dc, dc, dh], axis=1) * gamma
+        return (k + 1, tf.matmul(dz, u_t), dc * f, dz_ta.write(t, dz))
 
     dh0, dc0, dz_ta = _while(steps, body, (dh_last, dc_last, dz_ta))
     return dz_ta.stack(), dh0, dc0
 
 
-_LSTM_SAVED = ("hs", "gates", "cs")
+_LSTM_SAVED = ("hs", "factors")
 _lstm_forward_compiled = tf.function(_lstm_forward, jit_compile=True)
 
 
@@ -366,7 +370,7 @@ def _fused_lstm_core(return_sequences: bool) -> Callable:
                 tf.zeros_like(saved["hs"]) if dh_seq is None else dh_seq,
                 tf.zeros_like(h0) if dh_last is None else dh_last,
                 tf.zeros_like(c0) if dc_last is None else dc_last,
-                c0, u, *(saved[name] for name in _LSTM_SAVED[1:]),
+                u, saved["factors"],
             )
             return dz_seq, dh0, dc0, _recurrent_kernel_gradient(h0, saved["hs"], dz_seq)
 
