@@ -27,7 +27,8 @@ cell's, only its organisation differs. That is the *readable* path, and it cover
 configuration.
 
 The *fused* path covers the common one (Keras' tanh and sigmoid, no mask, float32 or float64)
-and trains faster (``lstmkit bench`` measures by how much):
+and trains faster than the readable path, most of all at small batches (``lstmkit bench``
+compares both with Keras):
 
 - the step calls ``tf.sigmoid``/``tf.tanh`` directly instead of the cell's method, with no
   mask bookkeeping in the loop;
@@ -37,7 +38,8 @@ and trains faster (``lstmkit bench`` measures by how much):
   steps after the loop, and the element-wise work fused by XLA (``jit_compile``). Autodiff of
   the loop would instead accumulate :math:`U`'s gradient step by step;
 - the forward loop keeps each step's local derivatives for the backward pass only while a
-  gradient tape is recording; the inference loop keeps nothing but the outputs.
+  gradient tape is recording (and is then compiled with XLA too); the inference loop is a plain
+  ``tf.while_loop`` that keeps nothing but the outputs.
 
 ``tests/test_recurrence.py`` checks the hand-derived gradients against autodiff and finite
 differences, and the two paths against each other.
