@@ -167,10 +167,11 @@ def _configs(gpu: bool, xla: bool) -> list[Config]:
 
 # -- timing --------------------------------------------------------------------------------------
 def _sync(result: Any) -> None:
-    """Wait for a result (GPU work is asynchronous): copy its first tensor to the host."""
+    """Wait for a result (GPU work is asynchronous): copy every tensor of it to the host."""
     import tensorflow as tf
 
-    np.asarray(tf.nest.flatten(result)[0])
+    for tensor in tf.nest.flatten(result):
+        np.asarray(tensor)
 
 
 @dataclass
