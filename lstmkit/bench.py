@@ -291,14 +291,14 @@ def _prepare(
     return [runners[c.name] for c in configs], checks
 
 
-def _rounds(runners: list[Runner], rounds: int, eager_rounds: int) -> Iterator[tuple[int, Runner]]:
-    """(round, runner) in interleaved order, rotated by one configuration every round."""
+def _rounds(runners: list[Runner], rounds: int, eager_rounds: int) -> Iterator[Runner]:
+    """Runners in interleaved order, rotated by one configuration every round."""
     live = [r for r in runners if r.error is None]
     for k in range(rounds):
         shift = k % len(live) if live else 0
         for runner in live[shift:] + live[:shift]:
             if k < (eager_rounds if runner.config.eager else rounds):
-                yield k, runner
+                yield runner
 
 
 def _time_once(runner: Runner) -> None:
@@ -458,7 +458,7 @@ def _measure(
     plan = list(_rounds(everyone, rounds, eager_rounds))
     bar = _progress(len(plan), desc)
     try:
-        for _, runner in plan:
+        for runner in plan:
             _time_once(runner)
             bar.update()
     finally:
