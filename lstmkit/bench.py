@@ -557,17 +557,16 @@ def cudnn_speedups(entries: list[dict[str, Any]]) -> dict[str, dict[str, float]]
 
 def _plot(report: dict[str, Any], path: Path) -> None:
     """Speed-ups at the reference shape, and time against steps and against batch."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # A bare Figure, not pyplot: no backend is switched, so a notebook that calls this keeps
+    # its inline plots.
     import matplotlib.ticker
+    from matplotlib.figure import Figure
 
     timed = [e for e in report["reference"]["configs"] if e["error"] is None and "speedup"
              in e.get("forward", {})]
     sweeps = report["sweeps"]
-    fig, axes = plt.subplots(1, 1 + len(sweeps), figsize=(7 + 5 * len(sweeps), 6),
-                             squeeze=False)
+    fig = Figure(figsize=(7 + 5 * len(sweeps), 6))
+    axes = fig.subplots(1, 1 + len(sweeps), squeeze=False)
     ax = axes[0, 0]
     ypos = np.arange(len(timed))
     for k, mode in enumerate(("forward", "train")):
@@ -603,7 +602,6 @@ def _plot(report: dict[str, Any], path: Path) -> None:
                  fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def _table(report: dict[str, Any]) -> str:

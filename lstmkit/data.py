@@ -70,14 +70,14 @@ def load_digits_sequences() -> tuple[np.ndarray, np.ndarray]:
         int64 of shape (1797,), the digit 0-9 each image shows.
 
     Raises:
-        ImportError: If scikit-learn (the ``dev`` extra of lstmkit) is not installed.
+        ImportError: If scikit-learn (lstmkit's ``data`` extra) is not installed.
     """
     try:
         from sklearn.datasets import load_digits
     except ImportError as err:  # pragma: no cover - depends on the environment
         raise ImportError(
             "load_digits_sequences needs scikit-learn, which ships the digits data set: "
-            "pip install scikit-learn (or lstmkit[dev])."
+            "pip install 'lstmkit[data]' (or scikit-learn itself)."
         ) from err
     digits = load_digits()
     x = (digits.images / 16.0).astype("float32")
@@ -93,7 +93,9 @@ def load_goog_prices() -> tuple[np.ndarray, np.ndarray]:
     """
     from matplotlib import cbook
 
-    prices = cbook.get_sample_data("goog.npz")["price_data"]
+    # A path, then np.load: get_sample_data's own loading of .npz files changed across
+    # matplotlib releases (a file object before 3.8, the loaded arrays after).
+    prices = np.load(cbook.get_sample_data("goog.npz", asfileobj=False))["price_data"]
     return prices["date"].astype("datetime64[D]"), prices["close"].astype("float64")
 
 
