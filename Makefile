@@ -1,4 +1,5 @@
-# Each target bootstraps .venv from pyproject.toml when it is missing or older than pyproject.toml.
+# Each target bootstraps .venv from pyproject.toml (with the versions in ci/constraints.txt) when it
+# is missing or older than either file.
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.lstmkit-installed
@@ -28,7 +29,7 @@ bench: $(STAMP)
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml ci/constraints.txt
 	bash ci/bootstrap.sh
 
 clean:

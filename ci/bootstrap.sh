@@ -7,8 +7,11 @@ cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3}
 STAMP="$VENV/.lstmkit-installed"
+# The versions the stored notebook outputs were made with; CONSTRAINTS= (empty) for the newest.
+CONSTRAINTS=${CONSTRAINTS-ci/constraints.txt}
 
-if [ -f "$STAMP" ] && [ "$STAMP" -nt pyproject.toml ] && "$VENV/bin/python" -c "import lstmkit" 2>/dev/null; then
+if [ -f "$STAMP" ] && [ "$STAMP" -nt pyproject.toml ] && [ "$STAMP" -nt ci/constraints.txt ] \
+    && "$VENV/bin/python" -c "import lstmkit" 2>/dev/null; then
     exit 0
 fi
 
@@ -25,7 +28,8 @@ fi
 echo "bootstrap: installing lstmkit[dev] into $VENV (first time: a few minutes)"
 # pip's warnings about this machine's local mirror folders are noise; real errors still fail the script.
 "$VENV/bin/python" -m pip install --quiet --upgrade pip 2>&1 | { grep -v "is ignored: it is neither" || true; }
-"$VENV/bin/python" -m pip install --quiet -e ".[dev]" 2>&1 | { grep -v "is ignored: it is neither" || true; }
+"$VENV/bin/python" -m pip install --quiet ${CONSTRAINTS:+-c "$CONSTRAINTS"} -e ".[dev]" 2>&1 \
+    | { grep -v "is ignored: it is neither" || true; }
 "$VENV/bin/python" -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (lstmkit)" >/dev/null
 touch "$STAMP"
 echo "bootstrap: ready ($("$VENV/bin/python" -c 'import tensorflow as tf, keras; print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}")' 2>/dev/null))"

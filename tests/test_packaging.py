@@ -67,3 +67,38 @@ def test_readme_opens_with_the_two_commands():
 
 def test_ci_runs_the_readme_test_command():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_constraints_pin_only_dependencies_of_the_package():
+    """ci/constraints.txt pins the versions the notebooks' outputs were made with; each line must
+    name a dependency of the package (a stale name would silently pin nothing)."""
+    project = _pyproject()["project"]
+    wanted = {_name(r) for r in project["dependencies"]}
+    lines = [
+        line.split("#")[0].strip()
+        for line in (ROOT / "ci" / "constraints.txt").read_text().splitlines()
+    ]
+    pins = [line for line in lines if line]
+    assert pins and all("==" in pin for pin in pins), pins
+    assert {_name(pin) for pin in pins} <= wanted, pins
+
+
+def test_bootstrap_installs_with_the_constraints():
+    bootstrap = (ROOT / "ci" / "bootstrap.sh").read_text()
+    assert "ci/constraints.txt" in bootstrap and '-c "$CONSTRAINTS"' in bootstrap
+    assert "ci/constraints.txt" in (ROOT / "Makefile").read_text()
+
+
+def test_readme_examples_run_and_hold():
+    """The README's Python blocks run as written, and what their comments promise holds."""
+    import numpy as np
+
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    assert len(blocks) == 2
+    namespace: dict = {}
+    for block in blocks:
+        exec(block, namespace)  # noqa: S102 - the README's own examples
+    assert [tuple(namespace[k].shape) for k in ("seq", "h", "c")] == [(32, 10, 4), (32, 4), (32, 4)]
+    ours, theirs, x = namespace["ours"], namespace["theirs"], namespace["x"]
+    np.testing.assert_allclose(ours(x), theirs(x), atol=1e-5)
+    assert namespace["state"]["weight_ih_l0"].shape == (64, 5)
