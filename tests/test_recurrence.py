@@ -319,3 +319,18 @@ def test_forward_keeps_only_what_is_needed():
     assert set(full) == {"h", "c", *recurrence._LSTM_SAVED}
     np.testing.assert_allclose(full["hs"][-1], lean["h"], atol=1e-6)
     assert full["factors"].shape == (STEPS, BATCH, 6 * UNITS)
+
+
+@pytest.mark.parametrize(("dtype", "atol"), [("float32", 1e-6), ("float64", 1e-14)])
+def test_gate_activations_are_sigmoid_sigmoid_tanh_sigmoid(dtype, atol):
+    """The fused path's one-tanh gates equal the block-wise activations (Keras' order i, f, c, o),
+    also far into the tails."""
+    units = 5
+    z = np.random.default_rng(3).normal(scale=8.0, size=(7, 4 * units)).astype(dtype)
+    z[0, :] = np.linspace(-40, 40, 4 * units)
+    blocks = np.split(z, 4, axis=-1)
+    expected = [tf.sigmoid(blocks[0]), tf.sigmoid(blocks[1]), tf.tanh(blocks[2]),
+                tf.sigmoid(blocks[3])]
+    got = recurrence._gate_activations(tf.constant(z))
+    for name, a, b in zip("ifgo", got, expected, strict=True):
+        np.testing.assert_allclose(a, b, atol=atol, rtol=0, err_msg=name)
