@@ -30,8 +30,8 @@ The *fused* path covers the common one (Keras' tanh and sigmoid, no mask, float3
 and trains faster than the readable path, most of all at small batches (``lstmkit bench``
 compares both with Keras):
 
-- the step calls ``tf.sigmoid``/``tf.tanh`` directly instead of the cell's method, with no
-  mask bookkeeping in the loop;
+- the step calls TensorFlow's activations directly instead of the cell's method (for the LSTM,
+  one ``tanh`` for all four gates, see below), with no mask bookkeeping in the loop;
 - the backward pass through time is derived by hand (:func:`_lstm_backward`,
   :func:`_rnn_backward`) and attached with ``tf.custom_gradient``: one (batch, 4 * units) @
   (4 * units, units) product per step, the gradient of :math:`U` as *one* product over all
@@ -375,12 +375,10 @@ def _fused_lstm_core(return_sequences: bool) -> Callable:
     @tf.custom_gradient
     def core(projected: tf.Tensor, h0: tf.Tensor, c0: tf.Tensor, u: tf.Tensor) -> tuple:
         wanted = _gradient_wanted()
-        if wanted:  # the tape must not differentiate the compiled call: grad below does
-            inputs = [tf.stop_gradient(t) for t in (projected, h0, c0, u)]
-            run = _lstm_forward_compiled(*inputs, _LSTM_SAVED)
-        else:
-            keep = ("hs",) if return_sequences else ()
-            run = _lstm_forward_compiled(projected, h0, c0, u, keep)
+        keep = _LSTM_SAVED if wanted else ("hs",) if return_sequences else ()
+        # A recording tape must not differentiate the compiled call: grad below does.
+        inputs = [tf.stop_gradient(t) for t in (projected, h0, c0, u)]
+        run = _lstm_forward_compiled(*inputs, keep)
         outputs = (run["h"], run["c"])
         if return_sequences:
             outputs = (run["hs"], *outputs)
