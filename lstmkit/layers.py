@@ -12,7 +12,8 @@ step. These layers, on TensorFlow, instead
    configuration allows it (see :mod:`lstmkit.cudnn`), as ``keras.layers.LSTM`` does;
 2. otherwise run :mod:`lstmkit.recurrence`: the input projection :math:`x_t W + b` of all steps
    in one matrix product, then a compiled ``tf.while_loop`` doing only
-   :math:`h_{t-1} U` and the cell's non-linearities per step;
+   :math:`h_{t-1} U` and the cell's non-linearities per step (on a CPU, one loop per core, each
+   over a shard of the batch);
 3. fall back to the cell-by-cell loop of ``keras.layers.RNN`` for what (2) does not cover:
    recurrent dropout while training, ``unroll=True``, and backends other than TensorFlow.
 

@@ -40,7 +40,11 @@ compares both with Keras):
 - the forward loop is compiled with XLA, and computes the four gates with *one* ``tanh`` over
   the whole (batch, 4 * units) pre-activation (:func:`_gate_activations`); it keeps each step's
   local derivatives for the backward pass only while a gradient tape is recording, else nothing
-  but the outputs.
+  but the outputs;
+- in a ``tf.function`` on a CPU, the batch is cut into shards whose loops run side by side, one
+  per core (:func:`_batch_shards`, :func:`_side_by_side`). The rows of a batch never interact
+  in a recurrent layer, and XLA runs a compiled loop on one thread, so one loop over the whole
+  batch leaves the other cores idle.
 
 ``tests/test_recurrence.py`` checks the hand-derived gradients against autodiff and finite
 differences, and the two paths against each other.
@@ -48,12 +52,15 @@ differences, and the two paths against each other.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import tensorflow as tf
 from keras import activations
 from tensorflow.python.eager import record  # is a gradient tape recording? (no public API)
+
+from lstmkit.cudnn import gpu_available
 
 __all__ = ["lstm", "project_inputs", "recurrence", "simple_rnn"]
 
@@ -476,6 +483,81 @@ def _fused_rnn_core(return_sequences: bool) -> Callable:
     return core
 
 
+_MIN_SHARD_ROWS = 4  # fewer rows per loop cost more in launches than they save
+_MAX_SHARDS = 8
+
+
+def _parallel_workers() -> int:
+    """How many ops TensorFlow runs side by side: its inter-op setting, else the CPUs this
+    process may use."""
+    configured = tf.config.threading.get_inter_op_parallelism_threads()
+    if configured:
+        return configured
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def _batch_shards(batch: int | None, workers: int) -> list[int] | int | None:
+    """How to cut a batch into shards whose loops run side by side.
+
+    Args:
+        batch: the static batch size, or None when it is only known at run time (``fit`` traces
+            with an unknown batch size).
+        workers: how many loops can run at once (:func:`_parallel_workers`).
+
+    Returns:
+        None for one loop over the whole batch; a list of row counts (a known batch: at most
+        ``workers`` shards of at least ``_MIN_SHARD_ROWS`` rows, as even as possible); or, for an
+        unknown batch, the number of shards, whose sizes :func:`_side_by_side` computes at run time
+        (a shard may then be empty; it costs a launch, nothing else).
+    """
+    shards = min(workers, _MAX_SHARDS)
+    if batch is None:
+        return shards if shards > 1 else None
+    shards = min(shards, batch // _MIN_SHARD_ROWS)
+    if shards < 2:
+        return None
+    rows, extra = divmod(batch, shards)
+    return [rows + (k < extra) for k in range(shards)]
+
+
+def _side_by_side(
+    run: Callable, inputs: tf.Tensor, initial_state: Sequence[Any], dropout_mask: Any
+) -> tuple:
+    """``run(inputs, initial_state, dropout_mask) -> (last_output, outputs, states)``, on shards
+    of the batch that TensorFlow runs in parallel, the results joined along the batch.
+
+    Only inside a ``tf.function`` on a CPU: eagerly, ops run one after another, and on a GPU
+    each product is parallel already. Every shard computes exactly what its rows would in one
+    loop (each row is its own recurrence), and the gradients of the weights add up over shards.
+    On the 2-core machine of the README, two shards at batch 64 make the LSTM's forward pass
+    about 1.6x and its training step about 1.4x faster than one loop.
+    """
+    shards = None
+    if not tf.executing_eagerly() and not gpu_available():
+        shards = _batch_shards(inputs.shape[0], _parallel_workers())
+    if shards is None:
+        return run(inputs, initial_state, dropout_mask)
+    if isinstance(shards, int):  # batch known at run time only
+        batch = tf.shape(inputs)[0]
+        sizes = batch // shards + tf.cast(tf.range(shards) < batch % shards, batch.dtype)
+        count = shards
+    else:
+        sizes, count = shards, len(shards)
+
+    def split(tensor: Any) -> list:
+        return tf.split(tf.convert_to_tensor(tensor), sizes, num=count, axis=0)
+
+    xs, states = split(inputs), [split(s) for s in initial_state]
+    if isinstance(dropout_mask, (list, tuple)):  # one mask per gate
+        masks = list(zip(*(split(m) for m in dropout_mask), strict=True))
+    else:
+        masks = [None] * count if dropout_mask is None else split(dropout_mask)
+    results = [run(xs[k], [s[k] for s in states], masks[k]) for k in range(count)]
+    return tf.nest.map_structure(lambda *parts: tf.concat(parts, axis=0), *results)
+
+
 def _time_major_states(
     projected: tf.Tensor, initial_state: Sequence[Any], go_backwards: bool
 ) -> tuple[tf.Tensor, list]:
@@ -504,7 +586,8 @@ def lstm(
 
     The *fused* path runs when ``gates`` is the ``gate_update`` of a cell with Keras' tanh and
     sigmoid, there is no mask and the dtype is float32 or float64: :func:`_lstm_forward` with
-    the hand-derived backward pass :func:`_lstm_backward`. Otherwise the readable path:
+    the hand-derived backward pass :func:`_lstm_backward`, in a ``tf.function`` on a CPU once
+    per batch shard, side by side (:func:`_side_by_side`). Otherwise the readable path:
     :func:`recurrence` with a step that calls ``gates``. Both compute the same function.
 
     Args:
@@ -520,15 +603,21 @@ def lstm(
     Returns:
         ``(last_output, outputs, [h, c])``.
     """
+    if _standard_lstm(gates) and _fused_applies(inputs, options):
+        go_backwards = options.get("go_backwards", False)
+        core = _fused_lstm_core(options.get("return_sequences", True))
+
+        def fused(inputs: tf.Tensor, initial_state: list, dropout_mask: Any) -> tuple:
+            projected = project_inputs(inputs, kernel, bias, dropout_mask)
+            projected, (h0, c0) = _time_major_states(projected, initial_state, go_backwards)
+            u = tf.cast(recurrent_kernel, projected.dtype)
+            *h_seq, h, c = core(projected, h0, c0, u)
+            return h, _outputs(h_seq[0] if h_seq else None, h), [h, c]
+
+        return _side_by_side(fused, inputs, initial_state, dropout_mask)
+
     projected = project_inputs(inputs, kernel, bias, dropout_mask)
     u = tf.cast(recurrent_kernel, projected.dtype)
-    if _standard_lstm(gates) and _fused_applies(inputs, options):
-        projected, (h0, c0) = _time_major_states(
-            projected, initial_state, options.get("go_backwards", False)
-        )
-        return_sequences = options.get("return_sequences", True)
-        *h_seq, h, c = _fused_lstm_core(return_sequences)(projected, h0, c0, u)
-        return h, _outputs(h_seq[0] if h_seq else None, h), [h, c]
 
     def step(p_t: tf.Tensor, states: tuple) -> tuple:
         h, c = states
@@ -553,18 +642,22 @@ def simple_rnn(
 
     Arguments as in :func:`lstm`, with ``initial_state = [h0]`` and the cell's ``activation``
     :math:`\phi`. With Keras' tanh, no mask and float32/float64, the fused path runs
-    (:func:`_rnn_forward`, :func:`_rnn_backward`). Returns ``(last_output, outputs, [h])``.
+    (:func:`_rnn_forward`, :func:`_rnn_backward`, on batch shards as in :func:`lstm`).
+    Returns ``(last_output, outputs, [h])``.
     """
-    projected = project_inputs(inputs, kernel, bias, dropout_mask)
     if activation is activations.tanh and _fused_applies(inputs, options):
-        projected, (h0,) = _time_major_states(
-            projected, initial_state, options.get("go_backwards", False)
-        )
-        u = tf.cast(recurrent_kernel, projected.dtype)
-        return_sequences = options.get("return_sequences", True)
-        *h_seq, h = _fused_rnn_core(return_sequences)(projected, h0, u)
-        return h, _outputs(h_seq[0] if h_seq else None, h), [h]
+        go_backwards = options.get("go_backwards", False)
+        core = _fused_rnn_core(options.get("return_sequences", True))
 
+        def fused(inputs: tf.Tensor, initial_state: list, dropout_mask: Any) -> tuple:
+            projected = project_inputs(inputs, kernel, bias, dropout_mask)
+            projected, (h0,) = _time_major_states(projected, initial_state, go_backwards)
+            *h_seq, h = core(projected, h0, tf.cast(recurrent_kernel, projected.dtype))
+            return h, _outputs(h_seq[0] if h_seq else None, h), [h]
+
+        return _side_by_side(fused, inputs, initial_state, dropout_mask)
+
+    projected = project_inputs(inputs, kernel, bias, dropout_mask)
     u = tf.cast(recurrent_kernel, projected.dtype)
 
     def step(p_t: tf.Tensor, states: tuple) -> tuple:

@@ -189,17 +189,20 @@ def test_which_loop_runs(kind, monkeypatch):
         assert len(calls) == expected, (options, training)
 
 
-def test_projection_is_one_product_and_loop_reads_tensor_arrays():
-    """The recurrence graph: one MatMul over all steps outside the loop, TensorArray reads
-    inside (never a strided slice of a tensor, which makes the backward pass quadratic).
-    The loop may sit in a called (XLA-compiled) function of the graph's library."""
+@pytest.mark.parametrize("shards", [1, 3])
+def test_projection_is_one_product_and_loop_reads_tensor_arrays(monkeypatch, shards):
+    """The recurrence graph: one MatMul over all steps outside the loop (one per batch shard),
+    TensorArray reads inside (never a strided slice of a tensor, which makes the backward pass
+    quadratic). The loop may sit in a called (XLA-compiled) function of the graph's library."""
+    monkeypatch.setattr(recurrence, "_parallel_workers", lambda: shards)
+    monkeypatch.setattr(recurrence, "gpu_available", lambda: False)
     layer = lstmkit.LSTM(UNITS, return_sequences=True)
     layer(inputs())
     graph = tf.function(lambda x: layer(x)).get_concrete_function(
         tf.TensorSpec((None, None, FEATURES))
     ).graph
     outer_ops = [op.type for op in graph.get_operations()]
-    assert outer_ops.count("MatMul") == 1  # x @ W for all steps at once
+    assert outer_ops.count("MatMul") == shards  # x @ W for all steps at once
     library = graph.as_graph_def().library.function
     all_ops = set(outer_ops) | {node.op for f in library for node in f.node_def}
     assert {"While", "StatelessWhile"} & all_ops

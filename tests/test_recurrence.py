@@ -10,6 +10,7 @@
 """
 
 import itertools
+import os
 
 import keras
 import numpy as np
@@ -52,17 +53,23 @@ def lstm_cell(units=UNITS, **options):
     return cell
 
 
-def run(fn, watched, dtype="float32"):
-    """Flat outputs of ``fn()`` and the gradients of a fixed weighted sum of them."""
-    with tf.GradientTape() as tape:
-        tape.watch(watched)
-        last, outputs, states = fn()
-        outs = [last, outputs, *states]
-        loss = sum(
-            tf.reduce_sum(o * np.cos(np.arange(np.prod(o.shape))).reshape(o.shape).astype(dtype))
-            for o in outs
-        )
-    grads = tape.gradient(loss, watched)
+def cosines(shape, dtype="float32"):
+    return np.cos(np.arange(np.prod(shape))).reshape(shape).astype(dtype)
+
+
+def run(fn, watched, dtype="float32", graph=False):
+    """Flat outputs of ``fn()`` and the gradients of a fixed weighted sum of them; eagerly, or
+    traced in a ``tf.function`` with ``graph`` (only there do batch shards run side by side)."""
+
+    def outputs_and_gradients():
+        with tf.GradientTape() as tape:
+            tape.watch(watched)
+            last, outputs, states = fn()
+            outs = [last, outputs, *states]
+            loss = sum(tf.reduce_sum(o * cosines(o.shape, dtype)) for o in outs)
+        return outs, tape.gradient(loss, watched)
+
+    outs, grads = (tf.function(outputs_and_gradients) if graph else outputs_and_gradients)()
     return [np.asarray(o) for o in outs], [np.asarray(g) for g in grads]
 
 
@@ -334,3 +341,177 @@ def test_gate_activations_are_sigmoid_sigmoid_tanh_sigmoid(dtype, atol):
     got = recurrence._gate_activations(tf.constant(z))
     for name, a, b in zip("ifgo", got, expected, strict=True):
         np.testing.assert_allclose(a, b, atol=atol, rtol=0, err_msg=name)
+
+
+
+# -- batch shards --------------------------------------------------------------------------------
+@pytest.mark.parametrize("workers", [1, 2, 3, 5, 8, 16])
+@pytest.mark.parametrize("batch", [*range(0, 40), 64, 100, 256])
+def test_batch_shards_cover_the_batch(batch, workers):
+    """A known batch: one loop, or as many shards as there are workers (at most 8), each of at
+    least 4 rows, sizes differing by at most one row, together the whole batch."""
+    shards = recurrence._batch_shards(batch, workers)
+    possible = min(workers, 8, batch // 4)
+    if possible < 2:
+        assert shards is None
+        return
+    assert len(shards) == possible
+    assert sum(shards) == batch and min(shards) >= 4 and max(shards) - min(shards) <= 1
+
+
+@pytest.mark.parametrize(("workers", "expected"), [(1, None), (2, 2), (3, 3), (16, 8)])
+def test_batch_shards_of_an_unknown_batch(workers, expected):
+    """Only the number of shards is decided when tracing; their sizes come at run time."""
+    assert recurrence._batch_shards(None, workers) == expected
+
+
+def test_parallel_workers_is_tensorflows_inter_op_setting_or_the_cpus():
+    configured = tf.config.threading.get_inter_op_parallelism_threads()
+    expected = configured or len(os.sched_getaffinity(0))
+    assert recurrence._parallel_workers() == expected >= 1
+
+
+def sharded(monkeypatch, workers):
+    """Pretend TensorFlow runs ``workers`` ops side by side; returns a list that gets one entry
+    per fused loop traced."""
+    monkeypatch.setattr(recurrence, "_parallel_workers", lambda: workers)
+    monkeypatch.setattr(recurrence, "gpu_available", lambda: False)
+    loops = []
+
+    def counting(factory):
+        def make_core(return_sequences):
+            core = factory(return_sequences)
+            return lambda *inputs: loops.append(inputs[0].shape) or core(*inputs)
+
+        return make_core
+
+    for name in ("_fused_lstm_core", "_fused_rnn_core"):
+        monkeypatch.setattr(recurrence, name, counting(getattr(recurrence, name)))
+    return loops
+
+
+SHARD_BATCH = 13  # three workers: shards of 5, 4 and 4 rows
+
+
+def shard_case(kind, return_sequences, go_backwards, dropout, batch=SHARD_BATCH):
+    """``fn`` running ``recurrence.lstm`` or ``simple_rnn`` on a batch of ``batch`` rows, and
+    the tensors to differentiate."""
+    x = random((batch, STEPS, FEATURES), 40)
+    states = [random((batch, UNITS), 41), random((batch, UNITS), 42)]
+    options = {"return_sequences": return_sequences, "go_backwards": go_backwards}
+    masks = [tf.cast(random((batch, FEATURES), 43 + k) > 0, tf.float32) / 0.6 for k in range(4)]
+    mask = {"none": None, "one": masks[0], "per_gate": masks}[dropout]
+    if kind == "lstm":
+        weights, cell = lstm_weights(), lstm_cell()
+
+        def fn():
+            return recurrence.lstm(x, states, *weights, cell.gate_update, dropout_mask=mask,
+                                   **options)
+    else:
+        weights, states = rnn_weights(), states[:1]
+        mask = mask[0] if isinstance(mask, list) else mask
+
+        def fn():
+            return recurrence.simple_rnn(x, states, *weights, keras.activations.tanh,
+                                         dropout_mask=mask, **options)
+
+    return fn, [x, *states, *weights]
+
+
+@pytest.mark.parametrize(
+    ("kind", "return_sequences", "go_backwards", "dropout"),
+    [
+        *itertools.product(["lstm"], [True, False], [False, True], ["none", "one", "per_gate"]),
+        *itertools.product(["simple_rnn"], [True, False], [False, True], ["none", "one"]),
+    ],
+)
+def test_shards_compute_what_one_loop_does(monkeypatch, kind, return_sequences, go_backwards,
+                                           dropout):
+    """Three shards of 5, 4 and 4 rows give the outputs, states and gradients of one loop."""
+    fn, watched = shard_case(kind, return_sequences, go_backwards, dropout)
+    loops = sharded(monkeypatch, 1)
+    one_loop = run(fn, watched, graph=True)
+    assert len(loops) == 1
+    monkeypatch.setattr(recurrence, "_parallel_workers", lambda: 3)
+    shards = run(fn, watched, graph=True)
+    assert len(loops) == 1 + 3
+    assert_all_close(shards[0], one_loop[0], 1e-6, "outputs")
+    assert_all_close(shards[1], one_loop[1], 1e-5, "gradients")
+
+
+@pytest.mark.parametrize("kind", ["lstm", "simple_rnn"])
+@pytest.mark.parametrize("batch", [SHARD_BATCH, 2])
+def test_shards_of_a_batch_known_only_at_run_time(monkeypatch, kind, batch):
+    """``fit`` traces with an unknown batch size: three shards sized at run time, one of them
+    empty when the batch has 2 rows. Same results as one eager loop."""
+    fn, watched = shard_case(kind, True, False, "none", batch)
+    expected = run(fn, watched)
+    loops = sharded(monkeypatch, 3)
+    x, *rest = watched
+    gates = lstm_cell().gate_update
+
+    @tf.function(input_signature=[tf.TensorSpec((None, STEPS, FEATURES))])
+    def outputs_and_gradients(x):
+        with tf.GradientTape() as tape:
+            tape.watch([x, *rest])
+            if kind == "lstm":
+                h0, c0, kernel, recurrent_kernel, bias = rest
+                last, outputs, states = recurrence.lstm(
+                    x, [h0[: tf.shape(x)[0]], c0[: tf.shape(x)[0]]], kernel, recurrent_kernel,
+                    bias, gates)
+            else:
+                h0, kernel, recurrent_kernel, bias = rest
+                last, outputs, states = recurrence.simple_rnn(
+                    x, [h0[: tf.shape(x)[0]]], kernel, recurrent_kernel, bias,
+                    keras.activations.tanh)
+            outs = [last, outputs, *states]
+            loss = sum(tf.reduce_sum(o * cosines(e.shape))
+                       for o, e in zip(outs, expected[0], strict=True))
+        return outs, tape.gradient(loss, [x, *rest])
+
+    outs, grads = outputs_and_gradients(x)
+    assert len(loops) == 3
+    assert_all_close([np.asarray(o) for o in outs], expected[0], 1e-6, "outputs")
+    assert_all_close([np.asarray(g) for g in grads], expected[1], 1e-5, "gradients")
+
+
+def test_no_shards_eagerly_or_on_a_gpu(monkeypatch):
+    """Eagerly, ops run one after another; on a GPU each product is parallel already."""
+    fn, watched = shard_case("lstm", True, False, "none")
+    loops = sharded(monkeypatch, 3)
+    run(fn, watched)
+    assert len(loops) == 1
+    monkeypatch.setattr(recurrence, "gpu_available", lambda: True)
+    run(fn, watched, graph=True)
+    assert len(loops) == 2
+
+
+@pytest.mark.parametrize("layer", ["LSTM", "SimpleRNN"])
+@pytest.mark.parametrize("return_sequences", [True, False])
+def test_sharded_layers_equal_keras_in_a_training_step(monkeypatch, layer, return_sequences):
+    """lstmkit's layers, with shards, against Keras' with the same weights: outputs and the
+    gradients of every weight and of the inputs, in a ``tf.function`` as ``fit`` runs them."""
+    loops = sharded(monkeypatch, 4)
+    x = tf.Variable(random((17, STEPS, FEATURES), 50))
+    ours = getattr(lstmkit, layer)(UNITS, return_sequences=return_sequences)
+    theirs = getattr(keras.layers, layer)(UNITS, return_sequences=return_sequences)
+    ours.build(x.shape)
+    theirs.build(x.shape)
+    theirs.set_weights([w + 0.1 * random(w.shape, 51) for w in ours.get_weights()])
+    ours.set_weights(theirs.get_weights())
+
+    def step(layer):
+        @tf.function
+        def train():
+            with tf.GradientTape() as tape:
+                y = layer(x, training=True)
+                loss = tf.reduce_sum(y * cosines(y.shape))
+            return y, tape.gradient(loss, [x, *layer.trainable_variables])
+
+        y, grads = train()
+        return [np.asarray(y)], [np.asarray(g) for g in grads]
+
+    got, expected = step(ours), step(theirs)
+    assert len(loops) == 4
+    assert_all_close(got[0], expected[0], 1e-5, "outputs")
+    assert_all_close(got[1], expected[1], 1e-5, "gradients")
