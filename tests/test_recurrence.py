@@ -343,20 +343,19 @@ def test_gate_activations_are_sigmoid_sigmoid_tanh_sigmoid(dtype, atol):
         np.testing.assert_allclose(a, b, atol=atol, rtol=0, err_msg=name)
 
 
-
 # -- batch shards --------------------------------------------------------------------------------
 @pytest.mark.parametrize("workers", [1, 2, 3, 5, 8, 16])
-@pytest.mark.parametrize("batch", [*range(0, 40), 64, 100, 256])
-def test_batch_shards_cover_the_batch(batch, workers):
+def test_batch_shards_cover_the_batch(workers):
     """A known batch: one loop, or as many shards as there are workers (at most 8), each of at
     least 4 rows, sizes differing by at most one row, together the whole batch."""
-    shards = recurrence._batch_shards(batch, workers)
-    possible = min(workers, 8, batch // 4)
-    if possible < 2:
-        assert shards is None
-        return
-    assert len(shards) == possible
-    assert sum(shards) == batch and min(shards) >= 4 and max(shards) - min(shards) <= 1
+    for batch in [*range(0, 40), 64, 100, 256]:
+        shards = recurrence._batch_shards(batch, workers)
+        possible = min(workers, 8, batch // 4)
+        if possible < 2:
+            assert shards is None, batch
+            continue
+        assert len(shards) == possible, batch
+        assert sum(shards) == batch and min(shards) >= 4 and max(shards) - min(shards) <= 1
 
 
 @pytest.mark.parametrize(("workers", "expected"), [(1, None), (2, 2), (3, 3), (16, 8)])
@@ -365,10 +364,14 @@ def test_batch_shards_of_an_unknown_batch(workers, expected):
     assert recurrence._batch_shards(None, workers) == expected
 
 
-def test_parallel_workers_is_tensorflows_inter_op_setting_or_the_cpus():
-    configured = tf.config.threading.get_inter_op_parallelism_threads()
-    expected = configured or len(os.sched_getaffinity(0))
-    assert recurrence._parallel_workers() == expected >= 1
+def test_parallel_workers_is_tensorflows_inter_op_setting_or_the_cpus(monkeypatch):
+    """A user's ``set_inter_op_parallelism_threads(n)`` wins; unset (0), the CPUs this process
+    may run on."""
+    threading = tf.config.threading
+    monkeypatch.setattr(threading, "get_inter_op_parallelism_threads", lambda: 3)
+    assert recurrence._parallel_workers() == 3
+    monkeypatch.setattr(threading, "get_inter_op_parallelism_threads", lambda: 0)
+    assert recurrence._parallel_workers() == len(os.sched_getaffinity(0)) >= 1
 
 
 def sharded(monkeypatch, workers):
