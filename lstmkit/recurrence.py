@@ -566,6 +566,34 @@ def _time_major_states(
     return (tf.reverse(projected, [0]) if go_backwards else projected), states
 
 
+def _fused(
+    make_core: Callable,
+    inputs: tf.Tensor,
+    initial_state: Sequence[Any],
+    weights: tuple,
+    dropout_mask: Any,
+    options: dict,
+) -> tuple[tf.Tensor, tf.Tensor, list]:
+    """The fused path of :func:`lstm` and :func:`simple_rnn`: :func:`project_inputs`, then the
+    core from ``make_core(return_sequences)`` (``core(P, *states, U)`` returning
+    ``(h_seq, *final_states)``, ``h_seq`` only with ``return_sequences``), on batch shards
+    side by side (:func:`_side_by_side`). Returns ``(last_output, outputs, final_states)``."""
+    kernel, recurrent_kernel, bias = weights
+    go_backwards = options.get("go_backwards", False)
+    return_sequences = options.get("return_sequences", True)
+    core = make_core(return_sequences)
+
+    def run(inputs: tf.Tensor, initial_state: Sequence[Any], dropout_mask: Any) -> tuple:
+        projected = project_inputs(inputs, kernel, bias, dropout_mask)
+        projected, states = _time_major_states(projected, initial_state, go_backwards)
+        outputs = core(projected, *states, tf.cast(recurrent_kernel, projected.dtype))
+        final = list(outputs[-len(states):])
+        h_seq = outputs[0] if return_sequences else None
+        return final[0], _outputs(h_seq, final[0]), final
+
+    return _side_by_side(run, inputs, initial_state, dropout_mask)
+
+
 def lstm(
     inputs: Any,
     initial_state: Sequence[Any],
@@ -604,17 +632,8 @@ def lstm(
         ``(last_output, outputs, [h, c])``.
     """
     if _standard_lstm(gates) and _fused_applies(inputs, options):
-        go_backwards = options.get("go_backwards", False)
-        core = _fused_lstm_core(options.get("return_sequences", True))
-
-        def fused(inputs: tf.Tensor, initial_state: list, dropout_mask: Any) -> tuple:
-            projected = project_inputs(inputs, kernel, bias, dropout_mask)
-            projected, (h0, c0) = _time_major_states(projected, initial_state, go_backwards)
-            u = tf.cast(recurrent_kernel, projected.dtype)
-            *h_seq, h, c = core(projected, h0, c0, u)
-            return h, _outputs(h_seq[0] if h_seq else None, h), [h, c]
-
-        return _side_by_side(fused, inputs, initial_state, dropout_mask)
+        weights = (kernel, recurrent_kernel, bias)
+        return _fused(_fused_lstm_core, inputs, initial_state, weights, dropout_mask, options)
 
     projected = project_inputs(inputs, kernel, bias, dropout_mask)
     u = tf.cast(recurrent_kernel, projected.dtype)
@@ -646,16 +665,8 @@ def simple_rnn(
     Returns ``(last_output, outputs, [h])``.
     """
     if activation is activations.tanh and _fused_applies(inputs, options):
-        go_backwards = options.get("go_backwards", False)
-        core = _fused_rnn_core(options.get("return_sequences", True))
-
-        def fused(inputs: tf.Tensor, initial_state: list, dropout_mask: Any) -> tuple:
-            projected = project_inputs(inputs, kernel, bias, dropout_mask)
-            projected, (h0,) = _time_major_states(projected, initial_state, go_backwards)
-            *h_seq, h = core(projected, h0, tf.cast(recurrent_kernel, projected.dtype))
-            return h, _outputs(h_seq[0] if h_seq else None, h), [h]
-
-        return _side_by_side(fused, inputs, initial_state, dropout_mask)
+        weights = (kernel, recurrent_kernel, bias)
+        return _fused(_fused_rnn_core, inputs, initial_state, weights, dropout_mask, options)
 
     projected = project_inputs(inputs, kernel, bias, dropout_mask)
     u = tf.cast(recurrent_kernel, projected.dtype)
