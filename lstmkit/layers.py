@@ -122,6 +122,10 @@ class _SequenceLayer(keras.layers.RNN):
             self._check_initial_state(sequences_shape[0], [_shape(s) for s in states])
         if mask is not None:
             self._check_mask(sequences_shape, mask)
+        if not keras.backend.is_float_dtype(keras.backend.standardize_dtype(sequences.dtype)):
+            # Integer and boolean sequences: Keras' cells promote them in their products; the
+            # compiled loops and the dropout masks want the compute dtype, so cast them first.
+            sequences = keras.ops.cast(sequences, self.compute_dtype)
         return super().call(sequences, initial_state=initial_state, mask=mask, training=training)
 
     # -- loops -------------------------------------------------------------------------------

@@ -173,6 +173,8 @@ def recurrence(
     last_output, final_states = final[2], list(final[3:])
     if return_sequences:
         outputs = tf.transpose(final[1].stack(), [1, 0, 2])
+        # The loop's TensorArray forgets the number of steps; keep every static dimension.
+        outputs.set_shape([projected.shape[1], projected.shape[0], states[0].shape[-1]])
     else:
         outputs = last_output[:, None, :]
     return last_output, outputs, final_states
