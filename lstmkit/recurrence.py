@@ -58,9 +58,15 @@ from typing import Any
 
 import tensorflow as tf
 from keras import activations
-from tensorflow.python.eager import record  # is a gradient tape recording? (no public API)
 
 from lstmkit.cudnn import gpu_available
+from lstmkit.derivatives import (
+    autodiff_needed,
+    forward_mode_in_graph,
+    gradient_wanted,
+    opaque,
+    twice_differentiable,
+)
 
 __all__ = ["lstm", "project_inputs", "recurrence", "simple_rnn"]
 
@@ -138,27 +144,34 @@ def recurrence(
     states = tuple(tf.convert_to_tensor(s, dtype=projected.dtype) for s in initial_states)
     if go_backwards:
         projected = tf.reverse(projected, [0])
+    if mask is not None:
+        mask = tf.transpose(tf.cast(mask, tf.bool))[:, :, None]  # (time, batch, 1)
+        if go_backwards:
+            mask = tf.reverse(mask, [0])
+
+    def advance(p_t: tf.Tensor, keep: tf.Tensor | None, previous: tf.Tensor, states: tuple):
+        """One step: ``(output, new_states)``, masked as Keras masks."""
+        new_states = tuple(step(p_t, states))
+        output = new_states[0]
+        if keep is not None:
+            pairs = zip(new_states, states, strict=True)
+            new_states = tuple(tf.where(keep, new, old) for new, old in pairs)
+            fill = tf.zeros_like(output) if zero_output_for_mask else previous
+            output = tf.where(keep, output, fill)
+        return output, new_states
+
+    if forward_mode_in_graph([projected, *states]):
+        return _unrolled(advance, projected, states, mask, return_sequences)
     steps = tf.shape(projected)[0]
     inputs_ta = tf.TensorArray(projected.dtype, size=steps).unstack(projected)
     outputs_ta = tf.TensorArray(
         projected.dtype, size=steps if return_sequences else 1, element_shape=states[0].shape
     )
-    masked = mask is not None
-    if masked:
-        mask = tf.transpose(tf.cast(mask, tf.bool))[:, :, None]  # (time, batch, 1)
-        if go_backwards:
-            mask = tf.reverse(mask, [0])
-        mask_ta = tf.TensorArray(tf.bool, size=steps).unstack(mask)
+    mask_ta = None if mask is None else tf.TensorArray(tf.bool, size=steps).unstack(mask)
 
     def body(t: tf.Tensor, outputs_ta: tf.TensorArray, previous: tf.Tensor, *states: tf.Tensor):
-        new_states = tuple(step(inputs_ta.read(t), states))
-        output = new_states[0]
-        if masked:
-            keep = mask_ta.read(t)
-            pairs = zip(new_states, states, strict=True)
-            new_states = tuple(tf.where(keep, new, old) for new, old in pairs)
-            fill = tf.zeros_like(output) if zero_output_for_mask else previous
-            output = tf.where(keep, output, fill)
+        keep = None if mask_ta is None else mask_ta.read(t)
+        output, new_states = advance(inputs_ta.read(t), keep, previous, states)
         outputs_ta = outputs_ta.write(t if return_sequences else 0, output)
         return (t + 1, outputs_ta, output, *new_states)
 
@@ -180,6 +193,28 @@ def recurrence(
     return last_output, outputs, final_states
 
 
+def _unrolled(
+    advance: Callable, projected: tf.Tensor, states: tuple, mask: Any, return_sequences: bool
+) -> tuple[tf.Tensor, tf.Tensor, list]:
+    """:func:`recurrence`'s loop unrolled in Python: one set of ops per step (needs a static
+    number of steps)."""
+    steps = projected.shape[0]
+    if steps is None:
+        raise ValueError(
+            "Forward-mode derivatives (tf.autodiff.ForwardAccumulator) of a recurrent layer "
+            "inside a tf.function need a fixed number of timesteps; received inputs whose "
+            "time axis is unknown. Give the inputs a static time dimension, or compute the "
+            "derivative eagerly or in reverse mode (tf.GradientTape)."
+        )
+    output, outputs = tf.zeros_like(states[0]), []
+    for t in range(steps):
+        keep = None if mask is None else mask[t]
+        output, states = advance(projected[t], keep, output, states)
+        outputs.append(output)
+    sequence = tf.stack(outputs, axis=1) if return_sequences else output[:, None, :]
+    return output, sequence, list(states)
+
+
 # -- the fused path -------------------------------------------------------------------------------
 # For the standard cells (tanh and sigmoid, no mask, float32/float64), lstmkit.LSTM and
 # lstmkit.SimpleRNN run a leaner loop with a hand-derived backward pass; everything else takes
@@ -197,16 +232,14 @@ def _standard_lstm(gates: Callable) -> bool:
     )
 
 
-def _fused_applies(inputs: Any, options: dict) -> bool:
-    """No mask and a float32/float64 computation (mixed precision takes the readable path)."""
-    return options.get("mask") is None and tf.as_dtype(inputs.dtype) in _FUSED_DTYPES
-
-
-def _gradient_wanted() -> bool:
-    """Whether a gradient tape is recording (so the forward loop should keep what the backward
-    pass needs). Either answer is *correct*: without saved values the backward pass recomputes
-    them; the answer only chooses the faster way."""
-    return record.could_possibly_record()
+def _fused_applies(inputs: Any, options: dict, differentiated: Sequence[Any] = ()) -> bool:
+    """No mask, a float32/float64 computation (mixed precision takes the readable path), and
+    first-order reverse-mode gradients at most (:func:`autodiff_needed`)."""
+    return (
+        options.get("mask") is None
+        and tf.as_dtype(inputs.dtype) in _FUSED_DTYPES
+        and not autodiff_needed([inputs, *differentiated])
+    )
 
 
 def _outputs(h_seq: tf.Tensor | None, h: tf.Tensor) -> tf.Tensor:
@@ -383,28 +416,53 @@ def _fused_lstm_core(return_sequences: bool) -> Callable:
 
     @tf.custom_gradient
     def core(projected: tf.Tensor, h0: tf.Tensor, c0: tf.Tensor, u: tf.Tensor) -> tuple:
-        wanted = _gradient_wanted()
+        wanted = gradient_wanted()
         keep = _LSTM_SAVED if wanted else ("hs",) if return_sequences else ()
-        # A recording tape must not differentiate the compiled call: grad below does.
-        inputs = [tf.stop_gradient(t) for t in (projected, h0, c0, u)]
-        run = _lstm_forward_compiled(*inputs, keep)
+        run = opaque(_lstm_forward_compiled, (projected, h0, c0, u), keep)
         outputs = (run["h"], run["c"])
         if return_sequences:
             outputs = (run["hs"], *outputs)
 
-        def grad(*upstream: tf.Tensor | None) -> tuple:
-            dh_seq = upstream[0] if return_sequences else None
-            dh_last, dc_last = upstream[-2:]
+        def backward(
+            projected: tf.Tensor, h0: tf.Tensor, c0: tf.Tensor, u: tf.Tensor, *upstream: tf.Tensor
+        ) -> list[tf.Tensor]:
             saved = run if wanted else _lstm_forward_compiled(projected, h0, c0, u, _LSTM_SAVED)
-            dz_seq, dh0, dc0 = _lstm_backward(
-                tf.zeros_like(saved["hs"]) if dh_seq is None else dh_seq,
-                tf.zeros_like(h0) if dh_last is None else dh_last,
-                tf.zeros_like(c0) if dc_last is None else dc_last,
-                u, saved["factors"],
-            )
-            return dz_seq, dh0, dc0, _recurrent_kernel_gradient(h0, saved["hs"], dz_seq)
+            dh_seq = upstream[0] if return_sequences else tf.zeros_like(saved["hs"])
+            dz_seq, dh0, dc0 = _lstm_backward(dh_seq, *upstream[-2:], u, saved["factors"])
+            return [dz_seq, dh0, dc0, _recurrent_kernel_gradient(h0, saved["hs"], dz_seq)]
+
+        def grad(*upstream: tf.Tensor | None) -> list[tf.Tensor]:
+            primals = (projected, h0, c0, u)
+            reference = _reference_core(_lstm_step, return_sequences)
+            return twice_differentiable(backward, reference, primals, upstream, outputs)
 
         return outputs, grad
+
+    return core
+
+
+def _lstm_step(p_t: tf.Tensor, states: tuple, u: tf.Tensor) -> tuple:
+    """The standard LSTM step written plainly (what the fused loops compute)."""
+    h, c = states
+    z_i, z_f, z_g, z_o = tf.split(p_t + tf.matmul(h, u), 4, axis=-1)
+    c = tf.sigmoid(z_f) * c + tf.sigmoid(z_i) * tf.tanh(z_g)
+    return tf.sigmoid(z_o) * tf.tanh(c), c
+
+
+def _rnn_step(p_t: tf.Tensor, states: tuple, u: tf.Tensor) -> tuple:
+    """The standard simple RNN step written plainly."""
+    return (tf.tanh(p_t + tf.matmul(states[0], u)),)
+
+
+def _reference_core(step: Callable, return_sequences: bool) -> Callable:
+    """``core(P, *states, U)`` of a fused path computed by :func:`recurrence` with ``step``:
+    the same function and outputs (time-major ``h_seq`` first with ``return_sequences``),
+    which TensorFlow's autodiff differentiates to any order."""
+
+    def core(projected: tf.Tensor, *states_and_u: tf.Tensor) -> list[tf.Tensor]:
+        *states, u = states_and_u
+        _, outputs, final = recurrence(projected, states, lambda p, s: step(p, s, u))
+        return [tf.transpose(outputs, [1, 0, 2]), *final] if return_sequences else final
 
     return core
 
@@ -465,20 +523,21 @@ def _fused_rnn_core(return_sequences: bool) -> Callable:
 
     @tf.custom_gradient
     def core(projected: tf.Tensor, h0: tf.Tensor, u: tf.Tensor) -> tuple:
-        wanted = _gradient_wanted()
-        run = _rnn_forward(projected, h0, u, wanted or return_sequences)
+        wanted = gradient_wanted()
+        run = opaque(_rnn_forward, (projected, h0, u), wanted or return_sequences)
         outputs = (run["hs"], run["h"]) if return_sequences else (run["h"],)
 
-        def grad(*upstream: tf.Tensor | None) -> tuple:
-            dh_seq = upstream[0] if return_sequences else None
-            dh_last = upstream[-1]
+        def backward(
+            projected: tf.Tensor, h0: tf.Tensor, u: tf.Tensor, *upstream: tf.Tensor
+        ) -> list[tf.Tensor]:
             h_seq = run["hs"] if wanted else _rnn_forward(projected, h0, u, True)["hs"]
-            dz_seq, dh0 = _rnn_backward(
-                tf.zeros_like(h_seq) if dh_seq is None else dh_seq,
-                tf.zeros_like(h0) if dh_last is None else dh_last,
-                u, h_seq,
-            )
-            return dz_seq, dh0, _recurrent_kernel_gradient(h0, h_seq, dz_seq)
+            dh_seq = upstream[0] if return_sequences else tf.zeros_like(h_seq)
+            dz_seq, dh0 = _rnn_backward(dh_seq, upstream[-1], u, h_seq)
+            return [dz_seq, dh0, _recurrent_kernel_gradient(h0, h_seq, dz_seq)]
+
+        def grad(*upstream: tf.Tensor | None) -> list[tf.Tensor]:
+            reference = _reference_core(_rnn_step, return_sequences)
+            return twice_differentiable(backward, reference, (projected, h0, u), upstream, outputs)
 
         return outputs, grad
 
@@ -633,7 +692,8 @@ def lstm(
     Returns:
         ``(last_output, outputs, [h, c])``.
     """
-    if _standard_lstm(gates) and _fused_applies(inputs, options):
+    differentiated = [*initial_state, kernel, recurrent_kernel, bias]
+    if _standard_lstm(gates) and _fused_applies(inputs, options, differentiated):
         weights = (kernel, recurrent_kernel, bias)
         return _fused(_fused_lstm_core, inputs, initial_state, weights, dropout_mask, options)
 
@@ -666,7 +726,8 @@ def simple_rnn(
     (:func:`_rnn_forward`, :func:`_rnn_backward`, on batch shards as in :func:`lstm`).
     Returns ``(last_output, outputs, [h])``.
     """
-    if activation is activations.tanh and _fused_applies(inputs, options):
+    differentiated = [*initial_state, kernel, recurrent_kernel, bias]
+    if activation is activations.tanh and _fused_applies(inputs, options, differentiated):
         weights = (kernel, recurrent_kernel, bias)
         return _fused(_fused_rnn_core, inputs, initial_state, weights, dropout_mask, options)
 

@@ -138,3 +138,138 @@ def test_integer_and_boolean_inputs_are_cast_like_keras(kind, dtype, policy, com
     atol = 1e-2 if policy == "mixed_float16" else ATOL
     np.testing.assert_allclose(np.asarray(got, "float64"), np.asarray(expected, "float64"),
                                atol=atol)
+
+
+# -- 3. higher-order and forward-mode derivatives ------------------------------------------------
+DERIVATIVE_OPTIONS = {
+    "last": {},
+    "sequences": {"return_sequences": True},
+    "backwards_states": {"go_backwards": True, "return_state": True},
+}
+
+
+def _outputs(layer, x):
+    return tf.nest.flatten(layer(x))
+
+
+def gradient_penalty(layer, x):
+    """d/dW of ||d sum(y^2) / dx||^2 (as in WGAN-GP), for every weight W."""
+    with tf.GradientTape() as outer:
+        with tf.GradientTape() as inner:
+            inner.watch(x)
+            loss = sum(tf.reduce_sum(y * y) for y in _outputs(layer, x))
+        penalty = tf.reduce_sum(tf.square(inner.gradient(loss, x)))
+    return [penalty, *outer.gradient(penalty, layer.trainable_weights)]
+
+
+def hessian_vector_product(layer, x):
+    """H v for the Hessian of sum(y^2) in the weights, v = cos(index) per weight."""
+    weights = layer.trainable_weights
+    vectors = [tf.cos(tf.reshape(tf.range(tf.size(w), dtype=w.dtype), w.shape)) for w in weights]
+    with tf.GradientTape() as outer:
+        with tf.GradientTape() as inner:
+            loss = sum(tf.reduce_sum(y * y) for y in _outputs(layer, x))
+        grads = inner.gradient(loss, weights)
+        dot = sum(tf.reduce_sum(g * v) for g, v in zip(grads, vectors, strict=True))
+    return outer.gradient(dot, weights)
+
+
+def jacobian_vector_product(layer, x):
+    """Forward mode: the derivative of every output along the input direction cos(index)."""
+    tangent = tf.cos(tf.reshape(tf.range(tf.size(x), dtype=x.dtype), tf.shape(x)))
+    with tf.autodiff.ForwardAccumulator(x, tangent) as accumulator:
+        outputs = _outputs(layer, x)
+    return [accumulator.jvp(y) for y in outputs]
+
+
+def forward_over_backward_hvp(layer, x):
+    """H v of sum(y^2) in the inputs: a ForwardAccumulator around a GradientTape."""
+    tangent = tf.sin(tf.reshape(tf.range(tf.size(x), dtype=x.dtype), tf.shape(x)))
+    with tf.autodiff.ForwardAccumulator(x, tangent) as accumulator:
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = sum(tf.reduce_sum(y * y) for y in _outputs(layer, x))
+        grad = tape.gradient(loss, x)
+    return [accumulator.jvp(grad)]
+
+
+DERIVATIVES = {
+    "gradient_penalty": gradient_penalty,
+    "hessian_vector_product": hessian_vector_product,
+    "jacobian_vector_product": jacobian_vector_product,
+    "forward_over_backward_hvp": forward_over_backward_hvp,
+}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("derivative", DERIVATIVES)
+@pytest.mark.parametrize("options", DERIVATIVE_OPTIONS)
+@pytest.mark.parametrize("compiled", [False, True])
+def test_higher_order_and_forward_mode_derivatives_are_keras(kind, derivative, options, compiled):
+    """The numbers Keras computes eagerly, eagerly and inside a tf.function (where
+    keras.layers.LSTM itself cannot take forward-mode derivatives)."""
+    x = tf.constant(inputs())
+    ours, ref = pair(kind, **DERIVATIVE_OPTIONS[options])
+    function = DERIVATIVES[derivative]
+    expected = function(ref, x)
+    ours_function = tf.function(function) if compiled else function
+    got = ours_function(ours, x)
+    assert len(got) == len(expected)
+    for a, b in zip(got, expected, strict=True):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-4, rtol=1e-4)
+
+
+class _TracedCall:
+    """The layer's call in a tf.function, traced once with no tape recording; derivatives
+    are then taken from outside, so TensorFlow differentiates the traced graph itself."""
+
+    def __init__(self, layer, x):
+        self.layer, self.trainable_weights = layer, layer.trainable_weights
+        self.call = tf.function(layer)
+        self.call(x)
+
+    def __call__(self, x):
+        return self.call(x)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("derivative", DERIVATIVES)
+@pytest.mark.parametrize("options", ["last", "sequences"])
+def test_derivatives_of_a_graph_traced_for_inference_are_keras(kind, derivative, options):
+    x = tf.constant(inputs())
+    ours, ref = pair(kind, **DERIVATIVE_OPTIONS[options])
+    function = DERIVATIVES[derivative]
+    expected = function(ref, x)
+    got = function(_TracedCall(ours, x), x)
+    for a, b in zip(got, expected, strict=True):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_forward_mode_in_tf_function_with_unknown_length_is_a_clear_error(kind):
+    ours, _ = pair(kind)
+    function = tf.function(jacobian_vector_product).get_concrete_function
+    spec = tf.TensorSpec((BATCH, None, FEATURES), tf.float32)
+    with pytest.raises(ValueError, match="Forward-mode derivatives .* fixed number of timesteps"):
+        function(ours, spec)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_first_order_gradients_still_take_the_fused_path(kind, monkeypatch):
+    """One tape (fit's case) keeps the hand-derived backward pass."""
+    from lstmkit import recurrence
+
+    calls = []
+    core = recurrence._fused_lstm_core if kind == "lstm" else recurrence._fused_rnn_core
+    name = core.__name__
+    monkeypatch.setattr(recurrence, name, lambda *a: calls.append(a) or core(*a))
+    ours, ref = pair(kind)
+    x = tf.constant(inputs())
+    grads = []
+    for layer in (ours, ref):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(layer(x) ** 2)
+        grads.append(tape.gradient(loss, layer.trainable_weights))
+    assert calls
+    for a, b in zip(*grads, strict=True):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=ATOL)
