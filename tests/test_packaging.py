@@ -94,7 +94,7 @@ def test_readme_examples_run_and_hold():
     import numpy as np
 
     blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
-    assert len(blocks) == 2
+    assert len(blocks) == 3
     namespace: dict = {}
     for block in blocks:
         exec(block, namespace)  # noqa: S102 - the README's own examples
@@ -102,3 +102,6 @@ def test_readme_examples_run_and_hold():
     ours, theirs, x = namespace["ours"], namespace["theirs"], namespace["x"]
     np.testing.assert_allclose(ours(x), theirs(x), atol=1e-5)
     assert namespace["state"]["weight_ih_l0"].shape == (64, 5)
+    strategy, model = namespace["strategy"], namespace["model"]  # "Scaling out"
+    assert model.distribute_strategy is strategy and strategy.num_replicas_in_sync >= 1
+    assert isinstance(model.layers[0], namespace["lstmkit"].LSTM)
