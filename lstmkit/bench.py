@@ -42,15 +42,23 @@ import argparse
 import json
 import os
 import platform
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from lstmkit import bench_report
+from lstmkit.timing import (
+    Config,
+    Runner,
+    first_line,
+    max_diff,
+    measure,
+    speedup,
+    summary,
+    sync,
+)
 
 __all__ = ["add_arguments", "cudnn_speedups", "linear_fit", "matmul_flops", "recurrent_flops",
            "run"]
@@ -97,22 +105,6 @@ def linear_fit(x: list[float], y: list[float]) -> dict[str, float]:
 
 
 # -- configurations ------------------------------------------------------------------------------
-@dataclass
-class Config:
-    """One way of computing the baseline's function.
-
-    ``make(units)`` returns a fresh layer mapping (batch, steps, features) to (batch, units).
-    ``eager`` configurations run a Python loop over the steps without ``tf.function``.
-    """
-
-    name: str
-    family: str  # "lstm" or "simple_rnn"
-    make: Callable[[int], Any]
-    xla: bool = False
-    eager: bool = False
-    note: str = ""
-
-
 def _configs(gpu: bool, xla: bool) -> list[Config]:
     """Every configuration of the issue, baselines included, in report order."""
     import keras
@@ -167,26 +159,7 @@ def _configs(gpu: bool, xla: bool) -> list[Config]:
     return configs
 
 
-# -- timing --------------------------------------------------------------------------------------
-def _sync(result: Any) -> None:
-    """Wait for a result (GPU work is asynchronous): copy every tensor of it to the host."""
-    import tensorflow as tf
-
-    for tensor in tf.nest.flatten(result):
-        np.asarray(tensor)
-
-
-@dataclass
-class Runner:
-    """A configuration built at one shape: its forward and training-step functions."""
-
-    config: Config
-    forward: Callable[[], Any]
-    train: Callable[[], Any]
-    error: str | None = None
-    times: dict[str, list[float]] = field(default_factory=lambda: {"forward": [], "train": []})
-
-
+# -- building and checking ------------------------------------------------------------------------
 def _build(config: Config, x: Any, w: Any, weights: list | None) -> tuple[Any, list]:
     """Build ``config``'s layer (or cell) on ``x``; copy ``weights`` in; return it and them."""
     layer = config.make(w.shape[-1])
@@ -230,25 +203,6 @@ def _functions(config: Config, layer: Any, x: Any, w: Any) -> tuple[Callable, Ca
     )
 
 
-def _max_diff(a: Any, b: Any) -> float:
-    """Largest absolute difference between two (nests of) tensors of equal structure."""
-    import tensorflow as tf
-
-    flat_a, flat_b = tf.nest.flatten(a), tf.nest.flatten(b)
-    if len(flat_a) != len(flat_b):
-        return float("inf")
-    return max(
-        float(np.max(np.abs(np.asarray(p) - np.asarray(q)))) if np.shape(p) == np.shape(q)
-        else float("inf")
-        for p, q in zip(flat_a, flat_b, strict=True)
-    )
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return f"{type(err).__name__}: {text[0] if text else ''}"[:300]
-
-
 def _prepare(
     configs: list[Config], shape: dict[str, int], warmup: int, seed: int
 ) -> tuple[list[Runner], dict[str, dict[str, float]]]:
@@ -277,59 +231,20 @@ def _prepare(
             runner.forward, runner.train = _functions(config, layer, x, w)
             results = (runner.forward(), runner.train())
             for _ in range(warmup):
-                _sync(runner.forward())
-                _sync(runner.train())
+                sync(runner.forward())
+                sync(runner.train())
         except Exception as err:  # a configuration that cannot run is reported, not fatal
-            runner.error = _first_line(err)
+            runner.error = first_line(err)
             continue
         if config.name == baselines[config.family]:
             reference[config.family] = results
         base = reference.get(config.family)
         if base is not None:
             checks[config.name] = {
-                "output_max_abs_diff": _max_diff(results[0], base[0]),
-                "grads_max_abs_diff": _max_diff(results[1], base[1]),
+                "output_max_abs_diff": max_diff(results[0], base[0]),
+                "grads_max_abs_diff": max_diff(results[1], base[1]),
             }
     return [runners[c.name] for c in configs], checks
-
-
-def _rounds(runners: list[Runner], rounds: int, eager_rounds: int) -> Iterator[Runner]:
-    """Runners in interleaved order, rotated by one configuration every round."""
-    live = [r for r in runners if r.error is None]
-    for k in range(rounds):
-        shift = k % len(live) if live else 0
-        for runner in live[shift:] + live[:shift]:
-            if k < (eager_rounds if runner.config.eager else rounds):
-                yield runner
-
-
-def _time_once(runner: Runner) -> None:
-    for mode in ("forward", "train"):
-        fn = getattr(runner, mode)
-        start = time.perf_counter()
-        _sync(fn())
-        runner.times[mode].append(time.perf_counter() - start)
-
-
-def _summary(times: list[float]) -> dict[str, float]:
-    q1, median, q3 = np.percentile(times, [25, 50, 75])
-    return {
-        "median_s": float(median),
-        "q1_s": float(q1),
-        "q3_s": float(q3),
-        "min_s": float(np.min(times)),
-        "rounds": len(times),
-    }
-
-
-def _speedup(base: list[float], times: list[float]) -> dict[str, float]:
-    """Median (and quartiles) over rounds of ``base / time`` paired round by round, and the
-    ratio of the best times (``speedup_best``: on a busy machine delays only add time, so the
-    minima estimate the undisturbed costs)."""
-    ratios = np.asarray(base[: len(times)]) / np.asarray(times)
-    q1, median, q3 = np.percentile(ratios, [25, 50, 75])
-    return {"speedup": float(median), "speedup_q1": float(q1), "speedup_q3": float(q3),
-            "speedup_best": float(np.min(base) / np.min(times))}
 
 
 # -- the command ---------------------------------------------------------------------------------
@@ -435,45 +350,13 @@ def _machine() -> dict[str, Any]:
     }
 
 
-def _progress(total: int, desc: str) -> Any:
-    """A tqdm progress bar on stderr; a silent stand-in when tqdm is not installed."""
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # tqdm is a dev extra; the command works without it
-
-        class _Silent:
-            def update(self, n: int = 1) -> None:
-                """Nothing to draw."""
-
-            def close(self) -> None:
-                """Nothing to close."""
-
-        return _Silent()
-    return tqdm(total=total, desc=desc, unit="run", leave=False)
-
-
-def _measure(
-    runners: list[Runner], rounds: int, eager_rounds: int, matmul: Runner | None, desc: str
-) -> None:
-    """Time every runner in interleaved rounds (the matmul probe is timed in each round too)."""
-    everyone = runners + ([matmul] if matmul is not None else [])
-    plan = list(_rounds(everyone, rounds, eager_rounds))
-    bar = _progress(len(plan), desc)
-    try:
-        for runner in plan:
-            _time_once(runner)
-            bar.update()
-    finally:
-        bar.close()
-
-
 def _matmul_runner(n: int) -> Runner:
     import tensorflow as tf
 
     a = tf.random.normal((n, n))
     product = tf.function(lambda: tf.matmul(a, a))
     config = Config(f"matmul {n}x{n}", "matmul", lambda u: None)
-    _sync(product())
+    sync(product())
     return Runner(config, product, product)
 
 
@@ -482,7 +365,7 @@ def _reference(settings: dict[str, Any], configs: list[Config]) -> dict[str, Any
     shape = settings["shape"]
     runners, checks = _prepare(configs, shape, settings["warmup"], settings["seed"])
     matmul = _matmul_runner(settings["matmul_size"])
-    _measure(runners, settings["rounds"], settings["eager_rounds"], matmul, "reference shape")
+    measure(runners, settings["rounds"], settings["eager_rounds"], matmul, "reference shape")
     matmul_rate = matmul_flops(settings["matmul_size"]) / float(np.median(matmul.times["forward"]))
     flops = {
         family: recurrent_flops(gates, shape["batch"], shape["steps"], shape["features"],
@@ -501,18 +384,18 @@ def _reference(settings: dict[str, Any], configs: list[Config]) -> dict[str, Any
         }
         if runner.error is None:
             for mode, factor in (("forward", 1), ("train", 3)):
-                stats = _summary(runner.times[mode])
+                stats = summary(runner.times[mode])
                 rate = factor * flops[c.family] / stats["median_s"]
                 stats.update(gflops=rate / 1e9, matmul_fraction=rate / matmul_rate)
                 if c.family in base:
-                    stats.update(_speedup(base[c.family].times[mode], runner.times[mode]))
+                    stats.update(speedup(base[c.family].times[mode], runner.times[mode]))
                 entry[mode] = stats
         entries.append(entry)
     return {
         "shape": shape,
         "flops_forward": flops,
         "matmul": {"n": settings["matmul_size"], "gflops": matmul_rate / 1e9,
-                   **_summary(matmul.times["forward"])},
+                   **summary(matmul.times["forward"])},
         "configs": entries,
     }
 
@@ -527,7 +410,7 @@ def _sweep(
     for value in values:
         shape = {**settings["shape"], axis: value}
         runners, _ = _prepare(chosen, shape, settings["warmup"], settings["seed"])
-        _measure(runners, settings["sweep_rounds"], 0, None, f"sweep {axis}={value}")
+        measure(runners, settings["sweep_rounds"], 0, None, f"sweep {axis}={value}")
         for runner in runners:
             row = result["configs"][runner.config.name]
             row["error"] = row["error"] or runner.error
