@@ -33,7 +33,14 @@ large square float32 product timed in the same rounds: the practical ceiling of 
 Sweeps over the number of steps and the batch size time the two LSTMs and the two simple RNNs;
 for the steps sweep a least-squares line :math:`t \approx a + b\,T` is fitted with its
 :math:`R^2` (a recurrence should be linear in :math:`T`; a quadratic backward pass shows up
-here). Results go to ``DIR/bench.json`` and ``DIR/bench.png``.
+here).
+
+Then the *workload matrix* (:mod:`lstmkit.workloads`): masks, ``fit`` epochs (warm and cold),
+stacked and bidirectional layers, batch 1 and 256, ``mixed_float16``, SimpleRNN rows and a
+``torch.nn.LSTM`` peer, each row checked equal to Keras and graded against the issue's targets.
+``--workloads`` runs only the matrix, ``--no-workloads`` skips it. Results go to
+``DIR/bench.json`` (key ``"workloads"`` for the matrix) and ``DIR/bench.png`` (reference shape
+and sweeps).
 """
 
 from __future__ import annotations
@@ -42,14 +49,17 @@ import argparse
 import json
 import os
 import platform
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from lstmkit import bench_report
+from lstmkit import bench_report, workloads
 from lstmkit.timing import (
+    LSTM_BASELINE,
+    RNN_BASELINE,
     Config,
     Runner,
     first_line,
@@ -68,8 +78,6 @@ REFERENCE = {"batch": 64, "steps": 100, "features": 32, "units": 128}
 QUICK = {"batch": 4, "steps": 6, "features": 3, "units": 5}
 SWEEP_STEPS = (25, 50, 100, 200, 400)
 SWEEP_BATCH = (1, 8, 32, 64, 128, 256)
-LSTM_BASELINE = "keras.layers.LSTM"
-RNN_BASELINE = "keras.layers.SimpleRNN"
 SWEPT = ("lstmkit.LSTM", LSTM_BASELINE, "lstmkit.SimpleRNN", RNN_BASELINE)
 
 
@@ -280,6 +288,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="comma-separated substrings: time only the configurations whose name contains "
         "one (the baselines are always kept)",
     )
+    matrix = parser.add_argument_group("workload matrix (lstmkit.workloads)")
+    which = matrix.add_mutually_exclusive_group()
+    which.add_argument("--workloads", action="store_true",
+                       help="run only the workload matrix (no reference configurations, sweeps)")
+    which.add_argument("--no-workloads", action="store_true", help="skip the workload matrix")
+    matrix.add_argument("--fit-rounds", type=int, default=None,
+                        help="timed fit epochs per model, after a warm-up one (default 5)")
+    matrix.add_argument("--cold-rounds", type=int, default=None,
+                        help="cold first fit epochs per model, fresh models each (default 3)")
     parser.add_argument("--seed", type=int, default=0, help="seed of inputs and weights")
     parser.add_argument(
         "--quick", action="store_true",
@@ -298,26 +315,39 @@ def _int_list(text: str) -> list[int]:
     return values
 
 
+def _option(args: argparse.Namespace, name: str, default: int, least: int = 1) -> int:
+    """The value of ``--name`` (``default`` when not given); below ``least``: exit 2 with a
+    one-line message on stderr, as argparse does for values it cannot parse."""
+    value = getattr(args, name.replace("-", "_"))
+    if value is None:
+        return default
+    if value < least:
+        kind = "a positive integer" if least == 1 else f"an integer >= {least}"
+        print(f"lstmkit bench: error: --{name} must be {kind}; got {value}", file=sys.stderr)
+        raise SystemExit(2)
+    return value
+
+
 def _settings(args: argparse.Namespace) -> dict[str, Any]:
-    """Resolve defaults, which depend on ``--quick``."""
+    """Resolve defaults, which depend on ``--quick``; refuse values out of range."""
     quick = args.quick
     base = QUICK if quick else REFERENCE
-    shape = {k: v if getattr(args, k) is None else getattr(args, k) for k, v in base.items()}
-    for k, v in shape.items():
-        if v < 1:
-            raise SystemExit(f"lstmkit bench: --{k} must be a positive integer; got {v}")
+    sweeps = not (args.no_sweeps or args.workloads)
+    sweep_steps = args.sweep_steps or ([3, 6] if quick else list(SWEEP_STEPS))
+    sweep_batch = args.sweep_batch or ([2] if quick else list(SWEEP_BATCH))
     return {
-        "shape": shape,
-        "rounds": args.rounds or (2 if quick else 10),
-        "eager_rounds": args.eager_rounds or (1 if quick else 3),
-        "warmup": (1 if quick else 2) if args.warmup is None else args.warmup,
-        "sweep_steps": [] if args.no_sweeps else args.sweep_steps or ([3, 6] if quick else list(
-            SWEEP_STEPS)),
-        "sweep_batch": [] if args.no_sweeps else args.sweep_batch or ([2] if quick else list(
-            SWEEP_BATCH)),
-        "sweep_rounds": args.sweep_rounds or (1 if quick else 5),
+        "shape": {k: _option(args, k, v) for k, v in base.items()},
+        "rounds": _option(args, "rounds", 2 if quick else 10),
+        "eager_rounds": _option(args, "eager-rounds", 1 if quick else 3),
+        "warmup": _option(args, "warmup", 1 if quick else 2, least=0),
+        "sweep_steps": sweep_steps if sweeps else [],
+        "sweep_batch": sweep_batch if sweeps else [],
+        "sweep_rounds": _option(args, "sweep-rounds", 1 if quick else 5),
         "xla": not args.no_xla,
-        "matmul_size": args.matmul_size or (128 if quick else 2048),
+        "matmul_size": _option(args, "matmul-size", 128 if quick else 2048),
+        "workloads": "only" if args.workloads else "skip" if args.no_workloads else "also",
+        "fit_rounds": _option(args, "fit-rounds", 1 if quick else 5),
+        "cold_rounds": _option(args, "cold-rounds", 1 if quick else 3),
         "only": args.only,
         "seed": args.seed,
         "quick": quick,
@@ -441,7 +471,8 @@ def cudnn_speedups(entries: list[dict[str, Any]]) -> dict[str, dict[str, float]]
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the benchmark; write ``bench.json`` and ``bench.png`` to ``args.out``."""
+    """Run the benchmark; write ``bench.json`` to ``args.out``, and ``bench.png`` of the
+    reference shape and sweeps unless only the workload matrix ran."""
     import tensorflow as tf
 
     tf.get_logger().setLevel("ERROR")  # every configuration traces its own functions: expected
@@ -452,22 +483,30 @@ def run(args: argparse.Namespace) -> int:
         print("No GPU visible: keras.layers.LSTM runs its generic loop (not cuDNN), and the "
               "cuDNN comparison (use_cudnn=False entries) is skipped. On a machine with an "
               "NVIDIA GPU, `pip install -e .[gpu]` and run `lstmkit bench` again.")
-    configs = _configs(gpu, settings["xla"])
-    if settings["only"]:
-        configs = [c for c in configs if c.name in (LSTM_BASELINE, RNN_BASELINE)
-                   or any(s in c.name for s in settings["only"])]
-    reference = _reference(settings, configs)
-    report: dict[str, Any] = {"machine": machine, "settings": settings, "reference": reference,
-                              "cudnn_speedup": cudnn_speedups(reference["configs"]),
-                              "sweeps": {}}
-    for axis in ("steps", "batch"):
-        values = settings[f"sweep_{axis}"]
-        if values:
-            report["sweeps"][axis] = _sweep(settings, configs, axis, values)
+    report: dict[str, Any] = {"machine": machine, "settings": settings, "reference": None,
+                              "cudnn_speedup": {}, "sweeps": {}, "workloads": None}
+    if settings["workloads"] != "only":
+        configs = _configs(gpu, settings["xla"])
+        if settings["only"]:
+            configs = [c for c in configs if c.name in (LSTM_BASELINE, RNN_BASELINE)
+                       or any(s in c.name for s in settings["only"])]
+        report["reference"] = _reference(settings, configs)
+        report["cudnn_speedup"] = cudnn_speedups(report["reference"]["configs"])
+        for axis in ("steps", "batch"):
+            values = settings[f"sweep_{axis}"]
+            if values:
+                report["sweeps"][axis] = _sweep(settings, configs, axis, values)
+    if settings["workloads"] != "skip":
+        report["workloads"] = workloads.matrix(settings)
     machine["load_average_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "bench.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
-    bench_report.plot(report, args.out / "bench.png")
-    print(bench_report.summary(report))
-    print(f"Wrote {args.out / 'bench.json'} and {args.out / 'bench.png'}")
+    written = [args.out / "bench.json"]
+    written[0].write_text(json.dumps(report, indent=1), encoding="utf-8")
+    if report["reference"] is not None:
+        written.append(args.out / "bench.png")
+        bench_report.plot(report, written[1])
+        print(bench_report.summary(report))
+    if report["workloads"] is not None:
+        print(bench_report.workloads_table(report["workloads"]))
+    print(f"Wrote {' and '.join(map(str, written))}")
     return 0

@@ -1,7 +1,8 @@
-"""What ``lstmkit bench`` shows of its reference-shape and sweep results: the text table printed
-on the console with its legend, and the plot written to ``bench.png``.
+"""What ``lstmkit bench`` shows: the text tables printed on the console (reference shape, and the
+workload matrix of :mod:`lstmkit.workloads`) with their legends, and the plot written to
+``bench.png``.
 
-Both read the report dictionary that :func:`lstmkit.bench.run` writes to ``bench.json``.
+All read the report dictionary that :func:`lstmkit.bench.run` writes to ``bench.json``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["plot", "summary", "table"]
+__all__ = ["plot", "summary", "table", "workloads_table"]
 
 
 def plot(report: dict[str, Any], path: Path) -> None:
@@ -102,3 +103,73 @@ def summary(report: dict[str, Any]) -> str:
         for layer, modes in report["cudnn_speedup"].items()
     ]
     return "\n".join(lines)
+
+
+# -- the workload matrix ----------------------------------------------------------------------
+def _ratio(entry: dict[str, Any], mode: str) -> str:
+    stats = entry["ratios"].get(mode)
+    if stats is None:
+        return "-"
+    return f"{stats['speedup']:.2f} [{stats['speedup_q1']:.2f}, {stats['speedup_q3']:.2f}]"
+
+
+def _diffs(entry: dict[str, Any]) -> str:
+    parity = entry["parity"]
+    if parity is None:
+        return "-"
+    keys = ("loss",) if "loss_max_abs_diff" in parity else ("output", "grads")
+    return " ".join(f"{k} {parity[f'{k}_max_abs_diff']:.1e}" for k in keys)
+
+
+def _status(entry: dict[str, Any]) -> str:
+    if entry["skipped"]:
+        return "skipped: " + entry["skipped"]
+    if entry["error"]:
+        return "FAILED: " + entry["error"][:80]
+    if not entry["parity"]["ok"]:
+        return "PARITY FAILED"
+    if entry["met_target"] is None:
+        versus = entry.get("lstmkit_vs_peer")
+        if not versus:
+            return "peer (no target)"
+        return (f"peer (no target); lstmkit.LSTM {versus['forward']['speedup']:.2f}x / "
+                f"{versus['train']['speedup']:.2f}x its speed")
+    if entry["below_floor"]:
+        return "SLOWER THAN KERAS"
+    return "ok" if entry["met_target"] else "below target"
+
+
+def _shape_text(entry: dict[str, Any]) -> str:
+    s = entry["shape"]
+    steps = s["steps"]
+    if "lengths" in entry:
+        steps = f"({min(entry['lengths'])}..{max(entry['lengths'])})"
+    return f"{s['batch']}x{steps}x{s['features']}->{s['units']}"
+
+
+def workloads_table(workloads: dict[str, Any]) -> str:
+    """The matrix as an aligned text table, with a legend and the count of rows on target."""
+    header = ("row", "workload", "B x T x D -> H", "forward x [q1, q3]", "train|fit x [q1, q3]",
+              "target", "max abs diff", "status")
+    lines = [header]
+    for entry in workloads["rows"].values():
+        targets = entry["targets"]
+        target = "/".join(f"{targets[m]:.2f}" for m in ("forward", "train", "fit") if m in targets)
+        train = "fit" if "fit" in entry["ratios"] else "train"
+        lines.append((entry["key"], entry["description"],
+                      _shape_text(entry), _ratio(entry, "forward"), _ratio(entry, train),
+                      target or "-", _diffs(entry), _status(entry)))
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    text = ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip()
+            for line in lines]
+    graded = [e for e in workloads["rows"].values() if e["targets"]]
+    met = sum(bool(e["met_target"]) for e in graded)
+    goal, tol = workloads["targets"], workloads["tolerance"]
+    text += [
+        "x = t_Keras / t_lstmkit, median over rounds [quartiles]; > 1 is faster than Keras. "
+        f"Targets: {goal['every_row']}x every row, {goal['a_train']}x row a's training step, "
+        f"never below {goal['floor']}x. Parity: within {tol['float32']:g} (float32; "
+        f"{tol['mixed_float16']:g} for mixed_float16) times the largest Keras value (at least 1).",
+        f"{met} of {len(graded)} rows meet their target.",
+    ]
+    return "\n".join(text)

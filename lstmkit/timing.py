@@ -16,8 +16,12 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Config", "Runner", "first_line", "interleaved", "measure", "max_diff", "progress",
-           "speedup", "summary", "sync", "time_once"]
+__all__ = ["LSTM_BASELINE", "RNN_BASELINE", "Config", "Runner", "first_line", "interleaved",
+           "max_diff", "measure", "progress", "speedup", "summary", "sync", "time_once"]
+
+#: The layers every speed-up is measured against.
+LSTM_BASELINE = "keras.layers.LSTM"
+RNN_BASELINE = "keras.layers.SimpleRNN"
 
 
 @dataclass
