@@ -15,9 +15,11 @@ Rows, at the reference shape unless said (``--quick`` shrinks them all):
   on right-padded integer sequences, timed after a warm-up epoch (Adam, mean squared error);
 - **e** two stacked LSTMs, ``return_sequences=True`` on the first;
 - **f** ``keras.layers.Bidirectional`` around the LSTM;
-- **g** the first, cold ``fit`` epoch of fresh models (tracing and compilation included) over
-  batches of changing length, fed as a user would: ``tf.data.Dataset.from_generator`` with
-  ``TensorSpec((None, None, features))``, so ``fit`` traces one step for every length;
+- **g** the first, cold ``fit`` epoch (tracing and compilation included) over batches of
+  changing length, fed as a user would: ``tf.data.Dataset.from_generator`` with
+  ``TensorSpec((None, None, features))``. Each epoch runs in a fresh Python process (only the
+  ``fit`` call is timed): in one process, XLA's compilation cache would make every epoch after
+  the first warm, fresh models or not;
 - **h** batch 1 and batch 256;
 - **i** the layers built with ``dtype="mixed_float16"`` (float16 compute, float32 weights);
 - SimpleRNN rows for a, b and h, and ``torch.nn.LSTM`` as a peer at the reference shape when
@@ -32,10 +34,16 @@ timed after them, the Keras and lstmkit models alternately. Every ratio is
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -72,7 +80,7 @@ LAYERS = {"lstm": (LSTM_BASELINE, "lstmkit.LSTM"),
 SIZES = {
     False: {"batches": (1, 256), "fit_batches": 16, "vocab": 1000, "cold_batches": 20,
             "cold_batch": 32},
-    True: {"batches": (1, 8), "fit_batches": 2, "vocab": 20, "cold_batches": 3, "cold_batch": 4},
+    True: {"batches": (1, 8), "fit_batches": 2, "vocab": 20, "cold_batches": 2, "cold_batch": 4},
 }
 
 
@@ -109,7 +117,7 @@ def rows(quick: bool = False) -> list[Row]:
         Row("d", "fit epoch: Embedding(mask_zero) -> LSTM -> Dense, padded", kind="fit"),
         Row("e", "two stacked LSTMs (return_sequences=True, then last output)", net="stacked"),
         Row("f", "keras.layers.Bidirectional(LSTM)", net="bidirectional"),
-        Row("g", "first fit epoch, fresh models, batches of changing length", kind="cold_fit"),
+        Row("g", "first fit epoch in a fresh process, batch lengths vary", kind="cold_fit"),
         Row(f"h{small}", f"batch {small}", batch=small),
         Row(f"h{large}", f"batch {large}", batch=large),
         Row("i", 'dtype="mixed_float16"', dtype="mixed_float16"),
@@ -313,6 +321,10 @@ def _torch_row(row: Row, reference: _Prepared) -> _Prepared:
     runner has ``error`` set to a skip note when PyTorch is not installed."""
     prepared = _Prepared(row, reference.shape, _runners(row, [TORCH_BASELINE]), {})
     runner = prepared.runners[TORCH_BASELINE]
+    # PyTorch's OpenMP threads busy-wait after each call by default, taking the cores from
+    # TensorFlow's next call, and TensorFlow's from PyTorch's (measured on 2 cores: Keras 1.7x,
+    # PyTorch 4-40x slower, interleaved). Idle threads sleep instead (read when torch loads).
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         import torch
     except ImportError:
@@ -341,8 +353,8 @@ def _torch_functions(torch: Any, x: Any, w: Any, weights: list) -> tuple[Callabl
     features, units = weights[0].shape[0], weights[1].shape[0]
     lstm = torch.nn.LSTM(features, units, batch_first=True).to(device)
     lstm.load_state_dict({k: torch.from_numpy(v) for k, v in lstm_to_pytorch(weights).items()})
-    tx = torch.from_numpy(np.asarray(x)).to(device)
-    tw = torch.from_numpy(np.asarray(w)).to(device)
+    tx = torch.from_numpy(np.array(x)).to(device)  # np.array: a writable copy
+    tw = torch.from_numpy(np.array(w)).to(device)
     params = [lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0]
 
     def forward() -> np.ndarray:
@@ -359,11 +371,9 @@ def _torch_functions(torch: Any, x: Any, w: Any, weights: list) -> tuple[Callabl
 
 
 # -- fit rows ------------------------------------------------------------------------------------
-def _alternate(pairs: list[tuple[str, Callable[[], Any]]], rounds: int,
-               start: int = 0) -> Iterator[tuple[str, Callable[[], Any]]]:
-    """``(name, call)`` for ``rounds`` rounds, the order reversed every other round (the first
-    pair leads in round ``start`` when ``start`` is even)."""
-    for k in range(start, start + rounds):
+def _alternate(pairs: list[tuple[str, Callable]], rounds: int) -> Iterator[tuple[str, Callable]]:
+    """``(name, call)`` for ``rounds`` rounds, the order reversed every other round."""
+    for k in range(rounds):
         yield from pairs if k % 2 == 0 else pairs[::-1]
 
 
@@ -379,40 +389,40 @@ def _fit_row(row: Row, shape: dict[str, int], sizes: dict[str, Any], rounds: int
                          {"mask": _mask_stats(tokens != 0)})
     try:
         models = _fit_pair(classes, shape, sizes["vocab"], seed)
-        losses: dict[str, list[float]] = {name: [] for name in models}
-
-        def epoch(name: str) -> Callable[[], None]:
-            def call() -> None:
-                history = models[name].fit(tokens, targets, batch_size=shape["batch"],
-                                           epochs=1, shuffle=False, verbose=0)
-                losses[name].append(float(history.history["loss"][0]))
-            return call
-
-        for name in models:
-            epoch(name)()  # warm-up: tracing and compilation
-        _time_calls(prepared, [(name, epoch(name)) for name in models], rounds, "fit epochs")
-        prepared.results = {name: {"loss": values} for name, values in losses.items()}
+        epochs = [(name, partial(_fit_epoch, model, tokens, targets, batch_size=shape["batch"]))
+                  for name, model in models.items()]
+        for _, epoch in epochs:
+            epoch()  # warm-up: tracing and compilation
+        _record(prepared, epochs, rounds, "fit epochs")
     except Exception as err:
         for runner in prepared.runners.values():
             runner.error = runner.error or first_line(err)
     return prepared
 
 
-def _time_calls(prepared: _Prepared, pairs: list[tuple[str, Callable[[], Any]]], rounds: int,
-                desc: str, start: int = 0) -> None:
-    """Time each call once per round, alternately (:func:`_alternate`); the times go to the
-    runners' ``fit`` lists."""
-    plan = list(_alternate(pairs, rounds, start))
+def _fit_epoch(model: Any, x: Any, y: Any = None, **options: Any) -> dict[str, float]:
+    """One epoch of ``model.fit`` (in order, silent): its wall time and loss."""
+    start = time.perf_counter()
+    history = model.fit(x, y, epochs=1, shuffle=False, verbose=0, **options)
+    return {"seconds": time.perf_counter() - start, "loss": float(history.history["loss"][0])}
+
+
+def _record(prepared: _Prepared, calls: list[tuple[str, Callable[[], dict[str, float]]]],
+            rounds: int, desc: str) -> None:
+    """Run each call once per round, alternately (:func:`_alternate`); file the ``seconds``
+    each returns as the runner's ``fit`` times and its ``loss`` as the result to compare."""
+    losses: dict[str, list[float]] = {name: [] for name, _ in calls}
+    plan = list(_alternate(calls, rounds))
     bar = progress(len(plan), f"{prepared.row.key}: {desc}")
     try:
         for name, call in plan:
-            start = time.perf_counter()
-            call()
-            prepared.runners[name].times.setdefault("fit", []).append(
-                time.perf_counter() - start)
+            result = call()
+            prepared.runners[name].times.setdefault("fit", []).append(result["seconds"])
+            losses[name].append(result["loss"])
             bar.update()
     finally:
         bar.close()
+    prepared.results = {name: {"loss": values} for name, values in losses.items()}
 
 
 def _cold_batches(shape: dict[str, int], sizes: dict[str, Any],
@@ -438,28 +448,49 @@ def _dataset(batches: list[tuple[np.ndarray, np.ndarray]], features: int) -> Any
     return dataset.apply(tf.data.experimental.assert_cardinality(len(batches)))
 
 
+def cold_fit_epoch(name: str, shape: dict[str, int], sizes: dict[str, Any],
+                   seed: int) -> dict[str, float]:
+    """Row g's measurement, meant for a fresh process: build the Keras and lstmkit models
+    (untimed; the lstmkit one gets the Keras weights) and time model ``name``'s first epoch.
+
+    Returns:
+        ``{"seconds": wall time of the epoch, "loss": its loss}``.
+    """
+    family = next(f for f, names in LAYERS.items() if name in names)
+    batches = _cold_batches(shape, sizes, np.random.default_rng(seed))
+    model = _fit_pair(_classes(family), shape, None, seed)[name]
+    return _fit_epoch(model, _dataset(batches, shape["features"]))
+
+
+def _in_fresh_process(function: str, **kwargs: Any) -> dict[str, float]:
+    """``lstmkit.workloads.<function>(**kwargs)`` run in a new Python process (nothing traced,
+    compiled or cached yet); its result, passed back as JSON on the last line of stdout."""
+    import lstmkit
+
+    code = ("import json, sys; from lstmkit import workloads; "
+            f"print(json.dumps(workloads.{function}(**json.loads(sys.argv[1]))))")
+    paths = [str(Path(lstmkit.__file__).parents[1]), os.environ.get("PYTHONPATH", "")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p),
+           "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
+    done = subprocess.run([sys.executable, "-c", code, json.dumps(kwargs)], env=env,
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        raise RuntimeError(f"{function} in a fresh process failed: {last}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def _cold_fit_row(row: Row, shape: dict[str, int], sizes: dict[str, Any], rounds: int,
                   seed: int) -> _Prepared:
-    """Row g: in each round, fresh models (built untimed), then each one's first epoch timed."""
-    batches = _cold_batches(shape, sizes, np.random.default_rng(seed))
+    """Row g: each round, each model's first epoch in a fresh process, alternately."""
     classes = _classes(row.family)
     prepared = _Prepared(row, {**shape, "batch": sizes["cold_batch"]}, _runners(row, classes), {})
+    batches = _cold_batches(shape, sizes, np.random.default_rng(seed))
     prepared.info["lengths"] = [int(x.shape[1]) for x, _ in batches]
-    losses: dict[str, list[float]] = {name: [] for name in classes}
+    calls = [(name, partial(_in_fresh_process, "cold_fit_epoch", name=name, shape=shape,
+                            sizes=sizes, seed=seed)) for name in classes]
     try:
-        for k in range(rounds):
-            models = _fit_pair(classes, shape, None, seed)
-
-            def first_epoch(name: str, models: dict = models) -> Callable[[], None]:
-                def call() -> None:
-                    history = models[name].fit(_dataset(batches, shape["features"]), epochs=1,
-                                               shuffle=False, verbose=0)
-                    losses[name].append(float(history.history["loss"][0]))
-                return call
-
-            _time_calls(prepared, [(name, first_epoch(name)) for name in classes], 1,
-                        f"cold fit {k + 1}/{rounds}", start=k)
-        prepared.results = {name: {"loss": values} for name, values in losses.items()}
+        _record(prepared, calls, rounds, "cold fit epochs, fresh processes")
     except Exception as err:
         for runner in prepared.runners.values():
             runner.error = runner.error or first_line(err)
@@ -532,7 +563,7 @@ def _entry(prepared: _Prepared, reference_row: _Prepared) -> dict[str, Any]:
     modes = ("fit",) if row.kind in ("fit", "cold_fit") else ("forward", "train")
     entry["parity"] = _parity(source.results[base_name], prepared.results[name],
                               TOLERANCE[row.dtype])
-    entry["times"] = {n: {m: summary(r.times[m]) for m in modes}
+    entry["times"] = {n: {m: {**summary(r.times[m]), "each_s": r.times[m]} for m in modes}
                       for n, r in ((base_name, base), (name, ours))}
     entry["ratios"] = {m: speedup(base.times[m], ours.times[m]) for m in modes}
     if row.kind == "peer":  # t_peer / t_lstmkit.LSTM: > 1 is lstmkit faster than the peer
