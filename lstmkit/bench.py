@@ -296,7 +296,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     matrix.add_argument("--fit-rounds", type=int, default=None,
                         help="timed fit epochs per model, after a warm-up one (default 5)")
     matrix.add_argument("--cold-rounds", type=int, default=None,
-                        help="cold first fit epochs per model, fresh models each (default 3)")
+                        help="cold first fit epochs per model, each in a fresh process (default 3)")
     parser.add_argument("--seed", type=int, default=0, help="seed of inputs and weights")
     parser.add_argument(
         "--quick", action="store_true",
