@@ -25,7 +25,7 @@ lab: $(STAMP)  ## JupyterLab on notebooks/ with a kernel that has lstmkit instal
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 bench: $(STAMP)
-	$(PY) -m lstmkit bench
+	TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m lstmkit bench
 
 venv: $(STAMP)
 

@@ -33,7 +33,14 @@ large square float32 product timed in the same rounds: the practical ceiling of 
 Sweeps over the number of steps and the batch size time the two LSTMs and the two simple RNNs;
 for the steps sweep a least-squares line :math:`t \approx a + b\,T` is fitted with its
 :math:`R^2` (a recurrence should be linear in :math:`T`; a quadratic backward pass shows up
-here). Results go to ``DIR/bench.json`` and ``DIR/bench.png``.
+here).
+
+Then the *workload matrix* (:mod:`lstmkit.workloads`): masks, ``fit`` epochs (warm and cold),
+stacked and bidirectional layers, batch 1 and 256, ``mixed_float16``, SimpleRNN rows and a
+``torch.nn.LSTM`` peer, each row checked equal to Keras and graded against the issue's targets.
+``--workloads`` runs only the matrix, ``--no-workloads`` skips it. Results go to
+``DIR/bench.json`` (key ``"workloads"`` for the matrix) and ``DIR/bench.png`` (reference shape
+and sweeps).
 """
 
 from __future__ import annotations
@@ -42,13 +49,26 @@ import argparse
 import json
 import os
 import platform
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from lstmkit import bench_report, workloads
+from lstmkit.timing import (
+    LSTM_BASELINE,
+    RNN_BASELINE,
+    Config,
+    Runner,
+    first_line,
+    max_diff,
+    measure,
+    speedup,
+    summary,
+    sync,
+)
 
 __all__ = ["add_arguments", "cudnn_speedups", "linear_fit", "matmul_flops", "recurrent_flops",
            "run"]
@@ -58,8 +78,6 @@ REFERENCE = {"batch": 64, "steps": 100, "features": 32, "units": 128}
 QUICK = {"batch": 4, "steps": 6, "features": 3, "units": 5}
 SWEEP_STEPS = (25, 50, 100, 200, 400)
 SWEEP_BATCH = (1, 8, 32, 64, 128, 256)
-LSTM_BASELINE = "keras.layers.LSTM"
-RNN_BASELINE = "keras.layers.SimpleRNN"
 SWEPT = ("lstmkit.LSTM", LSTM_BASELINE, "lstmkit.SimpleRNN", RNN_BASELINE)
 
 
@@ -95,22 +113,6 @@ def linear_fit(x: list[float], y: list[float]) -> dict[str, float]:
 
 
 # -- configurations ------------------------------------------------------------------------------
-@dataclass
-class Config:
-    """One way of computing the baseline's function.
-
-    ``make(units)`` returns a fresh layer mapping (batch, steps, features) to (batch, units).
-    ``eager`` configurations run a Python loop over the steps without ``tf.function``.
-    """
-
-    name: str
-    family: str  # "lstm" or "simple_rnn"
-    make: Callable[[int], Any]
-    xla: bool = False
-    eager: bool = False
-    note: str = ""
-
-
 def _configs(gpu: bool, xla: bool) -> list[Config]:
     """Every configuration of the issue, baselines included, in report order."""
     import keras
@@ -165,26 +167,7 @@ def _configs(gpu: bool, xla: bool) -> list[Config]:
     return configs
 
 
-# -- timing --------------------------------------------------------------------------------------
-def _sync(result: Any) -> None:
-    """Wait for a result (GPU work is asynchronous): copy every tensor of it to the host."""
-    import tensorflow as tf
-
-    for tensor in tf.nest.flatten(result):
-        np.asarray(tensor)
-
-
-@dataclass
-class Runner:
-    """A configuration built at one shape: its forward and training-step functions."""
-
-    config: Config
-    forward: Callable[[], Any]
-    train: Callable[[], Any]
-    error: str | None = None
-    times: dict[str, list[float]] = field(default_factory=lambda: {"forward": [], "train": []})
-
-
+# -- building and checking ------------------------------------------------------------------------
 def _build(config: Config, x: Any, w: Any, weights: list | None) -> tuple[Any, list]:
     """Build ``config``'s layer (or cell) on ``x``; copy ``weights`` in; return it and them."""
     layer = config.make(w.shape[-1])
@@ -228,25 +211,6 @@ def _functions(config: Config, layer: Any, x: Any, w: Any) -> tuple[Callable, Ca
     )
 
 
-def _max_diff(a: Any, b: Any) -> float:
-    """Largest absolute difference between two (nests of) tensors of equal structure."""
-    import tensorflow as tf
-
-    flat_a, flat_b = tf.nest.flatten(a), tf.nest.flatten(b)
-    if len(flat_a) != len(flat_b):
-        return float("inf")
-    return max(
-        float(np.max(np.abs(np.asarray(p) - np.asarray(q)))) if np.shape(p) == np.shape(q)
-        else float("inf")
-        for p, q in zip(flat_a, flat_b, strict=True)
-    )
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return f"{type(err).__name__}: {text[0] if text else ''}"[:300]
-
-
 def _prepare(
     configs: list[Config], shape: dict[str, int], warmup: int, seed: int
 ) -> tuple[list[Runner], dict[str, dict[str, float]]]:
@@ -275,59 +239,20 @@ def _prepare(
             runner.forward, runner.train = _functions(config, layer, x, w)
             results = (runner.forward(), runner.train())
             for _ in range(warmup):
-                _sync(runner.forward())
-                _sync(runner.train())
+                sync(runner.forward())
+                sync(runner.train())
         except Exception as err:  # a configuration that cannot run is reported, not fatal
-            runner.error = _first_line(err)
+            runner.error = first_line(err)
             continue
         if config.name == baselines[config.family]:
             reference[config.family] = results
         base = reference.get(config.family)
         if base is not None:
             checks[config.name] = {
-                "output_max_abs_diff": _max_diff(results[0], base[0]),
-                "grads_max_abs_diff": _max_diff(results[1], base[1]),
+                "output_max_abs_diff": max_diff(results[0], base[0]),
+                "grads_max_abs_diff": max_diff(results[1], base[1]),
             }
     return [runners[c.name] for c in configs], checks
-
-
-def _rounds(runners: list[Runner], rounds: int, eager_rounds: int) -> Iterator[Runner]:
-    """Runners in interleaved order, rotated by one configuration every round."""
-    live = [r for r in runners if r.error is None]
-    for k in range(rounds):
-        shift = k % len(live) if live else 0
-        for runner in live[shift:] + live[:shift]:
-            if k < (eager_rounds if runner.config.eager else rounds):
-                yield runner
-
-
-def _time_once(runner: Runner) -> None:
-    for mode in ("forward", "train"):
-        fn = getattr(runner, mode)
-        start = time.perf_counter()
-        _sync(fn())
-        runner.times[mode].append(time.perf_counter() - start)
-
-
-def _summary(times: list[float]) -> dict[str, float]:
-    q1, median, q3 = np.percentile(times, [25, 50, 75])
-    return {
-        "median_s": float(median),
-        "q1_s": float(q1),
-        "q3_s": float(q3),
-        "min_s": float(np.min(times)),
-        "rounds": len(times),
-    }
-
-
-def _speedup(base: list[float], times: list[float]) -> dict[str, float]:
-    """Median (and quartiles) over rounds of ``base / time`` paired round by round, and the
-    ratio of the best times (``speedup_best``: on a busy machine delays only add time, so the
-    minima estimate the undisturbed costs)."""
-    ratios = np.asarray(base[: len(times)]) / np.asarray(times)
-    q1, median, q3 = np.percentile(ratios, [25, 50, 75])
-    return {"speedup": float(median), "speedup_q1": float(q1), "speedup_q3": float(q3),
-            "speedup_best": float(np.min(base) / np.min(times))}
 
 
 # -- the command ---------------------------------------------------------------------------------
@@ -363,6 +288,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="comma-separated substrings: time only the configurations whose name contains "
         "one (the baselines are always kept)",
     )
+    matrix = parser.add_argument_group("workload matrix (lstmkit.workloads)")
+    which = matrix.add_mutually_exclusive_group()
+    which.add_argument("--workloads", action="store_true",
+                       help="run only the workload matrix (no reference configurations, sweeps)")
+    which.add_argument("--no-workloads", action="store_true", help="skip the workload matrix")
+    matrix.add_argument("--fit-rounds", type=int, default=None,
+                        help="timed fit epochs per model, after a warm-up one (default 5)")
+    matrix.add_argument("--cold-rounds", type=int, default=None,
+                        help="cold first fit epochs per model, each in a fresh process (default 3)")
     parser.add_argument("--seed", type=int, default=0, help="seed of inputs and weights")
     parser.add_argument(
         "--quick", action="store_true",
@@ -381,26 +315,39 @@ def _int_list(text: str) -> list[int]:
     return values
 
 
+def _option(args: argparse.Namespace, name: str, default: int, least: int = 1) -> int:
+    """The value of ``--name`` (``default`` when not given); below ``least``: exit 2 with a
+    one-line message on stderr, as argparse does for values it cannot parse."""
+    value = getattr(args, name.replace("-", "_"))
+    if value is None:
+        return default
+    if value < least:
+        kind = "a positive integer" if least == 1 else f"an integer >= {least}"
+        print(f"lstmkit bench: error: --{name} must be {kind}; got {value}", file=sys.stderr)
+        raise SystemExit(2)
+    return value
+
+
 def _settings(args: argparse.Namespace) -> dict[str, Any]:
-    """Resolve defaults, which depend on ``--quick``."""
+    """Resolve defaults, which depend on ``--quick``; refuse values out of range."""
     quick = args.quick
     base = QUICK if quick else REFERENCE
-    shape = {k: v if getattr(args, k) is None else getattr(args, k) for k, v in base.items()}
-    for k, v in shape.items():
-        if v < 1:
-            raise SystemExit(f"lstmkit bench: --{k} must be a positive integer; got {v}")
+    sweeps = not (args.no_sweeps or args.workloads)
+    sweep_steps = args.sweep_steps or ([3, 6] if quick else list(SWEEP_STEPS))
+    sweep_batch = args.sweep_batch or ([2] if quick else list(SWEEP_BATCH))
     return {
-        "shape": shape,
-        "rounds": args.rounds or (2 if quick else 10),
-        "eager_rounds": args.eager_rounds or (1 if quick else 3),
-        "warmup": (1 if quick else 2) if args.warmup is None else args.warmup,
-        "sweep_steps": [] if args.no_sweeps else args.sweep_steps or ([3, 6] if quick else list(
-            SWEEP_STEPS)),
-        "sweep_batch": [] if args.no_sweeps else args.sweep_batch or ([2] if quick else list(
-            SWEEP_BATCH)),
-        "sweep_rounds": args.sweep_rounds or (1 if quick else 5),
+        "shape": {k: _option(args, k, v) for k, v in base.items()},
+        "rounds": _option(args, "rounds", 2 if quick else 10),
+        "eager_rounds": _option(args, "eager-rounds", 1 if quick else 3),
+        "warmup": _option(args, "warmup", 1 if quick else 2, least=0),
+        "sweep_steps": sweep_steps if sweeps else [],
+        "sweep_batch": sweep_batch if sweeps else [],
+        "sweep_rounds": _option(args, "sweep-rounds", 1 if quick else 5),
         "xla": not args.no_xla,
-        "matmul_size": args.matmul_size or (128 if quick else 2048),
+        "matmul_size": _option(args, "matmul-size", 128 if quick else 2048),
+        "workloads": "only" if args.workloads else "skip" if args.no_workloads else "also",
+        "fit_rounds": _option(args, "fit-rounds", 1 if quick else 5),
+        "cold_rounds": _option(args, "cold-rounds", 1 if quick else 3),
         "only": args.only,
         "seed": args.seed,
         "quick": quick,
@@ -433,45 +380,13 @@ def _machine() -> dict[str, Any]:
     }
 
 
-def _progress(total: int, desc: str) -> Any:
-    """A tqdm progress bar on stderr; a silent stand-in when tqdm is not installed."""
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # tqdm is a dev extra; the command works without it
-
-        class _Silent:
-            def update(self, n: int = 1) -> None:
-                """Nothing to draw."""
-
-            def close(self) -> None:
-                """Nothing to close."""
-
-        return _Silent()
-    return tqdm(total=total, desc=desc, unit="run", leave=False)
-
-
-def _measure(
-    runners: list[Runner], rounds: int, eager_rounds: int, matmul: Runner | None, desc: str
-) -> None:
-    """Time every runner in interleaved rounds (the matmul probe is timed in each round too)."""
-    everyone = runners + ([matmul] if matmul is not None else [])
-    plan = list(_rounds(everyone, rounds, eager_rounds))
-    bar = _progress(len(plan), desc)
-    try:
-        for runner in plan:
-            _time_once(runner)
-            bar.update()
-    finally:
-        bar.close()
-
-
 def _matmul_runner(n: int) -> Runner:
     import tensorflow as tf
 
     a = tf.random.normal((n, n))
     product = tf.function(lambda: tf.matmul(a, a))
     config = Config(f"matmul {n}x{n}", "matmul", lambda u: None)
-    _sync(product())
+    sync(product())
     return Runner(config, product, product)
 
 
@@ -480,7 +395,7 @@ def _reference(settings: dict[str, Any], configs: list[Config]) -> dict[str, Any
     shape = settings["shape"]
     runners, checks = _prepare(configs, shape, settings["warmup"], settings["seed"])
     matmul = _matmul_runner(settings["matmul_size"])
-    _measure(runners, settings["rounds"], settings["eager_rounds"], matmul, "reference shape")
+    measure(runners, settings["rounds"], settings["eager_rounds"], matmul, "reference shape")
     matmul_rate = matmul_flops(settings["matmul_size"]) / float(np.median(matmul.times["forward"]))
     flops = {
         family: recurrent_flops(gates, shape["batch"], shape["steps"], shape["features"],
@@ -499,18 +414,18 @@ def _reference(settings: dict[str, Any], configs: list[Config]) -> dict[str, Any
         }
         if runner.error is None:
             for mode, factor in (("forward", 1), ("train", 3)):
-                stats = _summary(runner.times[mode])
+                stats = summary(runner.times[mode])
                 rate = factor * flops[c.family] / stats["median_s"]
                 stats.update(gflops=rate / 1e9, matmul_fraction=rate / matmul_rate)
                 if c.family in base:
-                    stats.update(_speedup(base[c.family].times[mode], runner.times[mode]))
+                    stats.update(speedup(base[c.family].times[mode], runner.times[mode]))
                 entry[mode] = stats
         entries.append(entry)
     return {
         "shape": shape,
         "flops_forward": flops,
         "matmul": {"n": settings["matmul_size"], "gflops": matmul_rate / 1e9,
-                   **_summary(matmul.times["forward"])},
+                   **summary(matmul.times["forward"])},
         "configs": entries,
     }
 
@@ -525,7 +440,7 @@ def _sweep(
     for value in values:
         shape = {**settings["shape"], axis: value}
         runners, _ = _prepare(chosen, shape, settings["warmup"], settings["seed"])
-        _measure(runners, settings["sweep_rounds"], 0, None, f"sweep {axis}={value}")
+        measure(runners, settings["sweep_rounds"], 0, None, f"sweep {axis}={value}")
         for runner in runners:
             row = result["configs"][runner.config.name]
             row["error"] = row["error"] or runner.error
@@ -555,80 +470,9 @@ def cudnn_speedups(entries: list[dict[str, Any]]) -> dict[str, dict[str, float]]
     return result
 
 
-def _plot(report: dict[str, Any], path: Path) -> None:
-    """Speed-ups at the reference shape, and time against steps and against batch."""
-    # A bare Figure, not pyplot: no backend is switched, so a notebook that calls this keeps
-    # its inline plots.
-    import matplotlib.ticker
-    from matplotlib.figure import Figure
-
-    timed = [e for e in report["reference"]["configs"] if e["error"] is None and "speedup"
-             in e.get("forward", {})]
-    sweeps = report["sweeps"]
-    fig = Figure(figsize=(7 + 5 * len(sweeps), 6))
-    axes = fig.subplots(1, 1 + len(sweeps), squeeze=False)
-    ax = axes[0, 0]
-    ypos = np.arange(len(timed))
-    for k, mode in enumerate(("forward", "train")):
-        ax.barh(ypos + (k - 0.5) * 0.4, [e[mode]["speedup"] for e in timed], height=0.4,
-                label=mode)
-    ax.axvline(1.0, color="black", lw=0.8)
-    ax.set_yticks(ypos, [e["name"] for e in timed], fontsize=7)
-    ax.invert_yaxis()
-    ax.set_xlabel("speed-up over the Keras layer (> 1 is faster)")
-    shape = report["reference"]["shape"]
-    ax.set_title("batch {batch}, {steps} steps, {features} features, {units} units".format(
-        **shape), fontsize=9)
-    ax.legend(loc="upper right")
-    for ax, (axis, sweep) in zip(axes[0, 1:], sweeps.items(), strict=True):
-        for k, (name, row) in enumerate(sweep["configs"].items()):
-            for mode, style in (("forward", "s--"), ("train", "o-")):
-                if None in row[mode]:
-                    continue
-                fit = row.get("fit", {}).get(mode)
-                label = f"{name} {mode}" + (f" (linear fit R²={fit['r2']:.3f})" if fit else "")
-                ax.plot(sweep["values"], 1e3 * np.asarray(row[mode]), style, color=f"C{k}",
-                        label=label)
-        ax.set_xlabel(axis)
-        ax.set_ylabel("time per call (ms)")
-        ax.set_xscale("log", base=2)
-        ax.set_yscale("log")
-        ax.set_xticks(sweep["values"], [str(v) for v in sweep["values"]])
-        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
-        ax.set_title(f"time against {axis} (median of rounds)", fontsize=9)
-        ax.legend(fontsize=6)
-    fig.suptitle(f"lstmkit bench — {report['machine']['cpu_model']}, "
-                 f"{report['machine']['cpus']} CPUs, TF {report['machine']['tensorflow']}",
-                 fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-
-
-def _table(report: dict[str, Any]) -> str:
-    """The reference results as an aligned text table."""
-    rows = [("configuration", "fwd ms", "fwd x", "(best)", "train ms", "train x", "(best)",
-             "train GFLOP/s", "of matmul")]
-    nan = float("nan")
-    for e in report["reference"]["configs"]:
-        if e["error"] is not None:
-            rows.append((e["name"], "failed: " + e["error"][:60], *[""] * 7))
-            continue
-        f, t = e["forward"], e["train"]
-        rows.append((
-            e["name"],
-            f"{1e3 * f['median_s']:.2f}", f"{f.get('speedup', nan):.2f}",
-            f"{f.get('speedup_best', nan):.2f}",
-            f"{1e3 * t['median_s']:.2f}", f"{t.get('speedup', nan):.2f}",
-            f"{t.get('speedup_best', nan):.2f}",
-            f"{t['gflops']:.1f}", f"{100 * t['matmul_fraction']:.0f}%",
-        ))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True))
-                     for r in rows)
-
-
 def run(args: argparse.Namespace) -> int:
-    """Run the benchmark; write ``bench.json`` and ``bench.png`` to ``args.out``."""
+    """Run the benchmark; write ``bench.json`` to ``args.out``, and ``bench.png`` of the
+    reference shape and sweeps unless only the workload matrix ran."""
     import tensorflow as tf
 
     tf.get_logger().setLevel("ERROR")  # every configuration traces its own functions: expected
@@ -639,30 +483,30 @@ def run(args: argparse.Namespace) -> int:
         print("No GPU visible: keras.layers.LSTM runs its generic loop (not cuDNN), and the "
               "cuDNN comparison (use_cudnn=False entries) is skipped. On a machine with an "
               "NVIDIA GPU, `pip install -e .[gpu]` and run `lstmkit bench` again.")
-    configs = _configs(gpu, settings["xla"])
-    if settings["only"]:
-        configs = [c for c in configs if c.name in (LSTM_BASELINE, RNN_BASELINE)
-                   or any(s in c.name for s in settings["only"])]
-    reference = _reference(settings, configs)
-    report: dict[str, Any] = {"machine": machine, "settings": settings, "reference": reference,
-                              "cudnn_speedup": cudnn_speedups(reference["configs"]),
-                              "sweeps": {}}
-    for axis in ("steps", "batch"):
-        values = settings[f"sweep_{axis}"]
-        if values:
-            report["sweeps"][axis] = _sweep(settings, configs, axis, values)
+    report: dict[str, Any] = {"machine": machine, "settings": settings, "reference": None,
+                              "cudnn_speedup": {}, "sweeps": {}, "workloads": None}
+    if settings["workloads"] != "only":
+        configs = _configs(gpu, settings["xla"])
+        if settings["only"]:
+            configs = [c for c in configs if c.name in (LSTM_BASELINE, RNN_BASELINE)
+                       or any(s in c.name for s in settings["only"])]
+        report["reference"] = _reference(settings, configs)
+        report["cudnn_speedup"] = cudnn_speedups(report["reference"]["configs"])
+        for axis in ("steps", "batch"):
+            values = settings[f"sweep_{axis}"]
+            if values:
+                report["sweeps"][axis] = _sweep(settings, configs, axis, values)
+    if settings["workloads"] != "skip":
+        report["workloads"] = workloads.matrix(settings)
     machine["load_average_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "bench.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
-    _plot(report, args.out / "bench.png")
-    ref = report["reference"]
-    print(f"Reference shape {ref['shape']}; a {ref['matmul']['n']}^2 matmul runs at "
-          f"{ref['matmul']['gflops']:.1f} GFLOP/s. Times are medians over rounds; x = speed-up "
-          "over the Keras layer of the same family (median of per-round ratios; (best): ratio "
-          "of the fastest rounds).")
-    print(_table(report))
-    for layer, modes in report["cudnn_speedup"].items():
-        print(f"cuDNN speed-up of {layer} over its use_cudnn=False path: forward "
-              f"{modes['forward']:.2f}x, training step {modes['train']:.2f}x")
-    print(f"Wrote {args.out / 'bench.json'} and {args.out / 'bench.png'}")
+    written = [args.out / "bench.json"]
+    written[0].write_text(json.dumps(report, indent=1), encoding="utf-8")
+    if report["reference"] is not None:
+        written.append(args.out / "bench.png")
+        bench_report.plot(report, written[1])
+        print(bench_report.summary(report))
+    if report["workloads"] is not None:
+        print(bench_report.workloads_table(report["workloads"]))
+    print(f"Wrote {' and '.join(map(str, written))}")
     return 0

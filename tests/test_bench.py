@@ -24,7 +24,7 @@ ATOL = 1e-5
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
-    assert main(["bench", "--quick", "--no-sweeps", "--out", str(out)]) == 0
+    assert main(["bench", "--quick", "--no-sweeps", "--no-workloads", "--out", str(out)]) == 0
     report = json.loads((out / "bench.json").read_text(encoding="utf-8"))
     return out, report
 
@@ -33,7 +33,8 @@ def quick(tmp_path_factory):
 def swept(tmp_path_factory):
     """Only lstmkit.SimpleRNN and the baselines, no XLA, with the sweeps; console captured."""
     out = tmp_path_factory.mktemp("bench_sweeps")
-    argv = ["bench", "--quick", "--no-xla", "--only", "lstmkit.SimpleRNN", "--out", str(out)]
+    argv = ["bench", "--quick", "--no-xla", "--only", "lstmkit.SimpleRNN", "--no-workloads",
+            "--out", str(out)]
     with contextlib.redirect_stdout(io.StringIO()) as console:
         assert main(argv) == 0
     report = json.loads((out / "bench.json").read_text(encoding="utf-8"))
@@ -46,7 +47,9 @@ def _entries(report):
 
 def test_json_top_level(quick):
     _, report = quick
-    assert set(report) == {"machine", "settings", "reference", "cudnn_speedup", "sweeps"}
+    assert set(report) == {"machine", "settings", "reference", "cudnn_speedup", "sweeps",
+                           "workloads"}
+    assert report["workloads"] is None  # --no-workloads (tests/test_workloads.py runs it)
     if not report["machine"]["gpus"]:
         assert report["cudnn_speedup"] == {}
     machine = report["machine"]

@@ -1,0 +1,241 @@
+"""``lstmkit bench --workloads``: the workload matrix's JSON and table, that every row computes
+Keras' function, that the mask rows mask, and that the PyTorch row degrades without PyTorch.
+
+One ``--quick`` run (tiny shapes, few rounds) is shared by the tests. No timing is asserted,
+only that times were taken and ratios reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import io
+import json
+import sys
+
+import numpy as np
+import pytest
+
+from lstmkit import bench, bench_report, workloads
+from lstmkit.cli import main
+from lstmkit.timing import Config, Runner
+
+MASKED = ("b", "c", "d", "b-rnn")
+
+
+@pytest.fixture(scope="module")
+def matrix(tmp_path_factory):
+    out = tmp_path_factory.mktemp("workloads")
+    with contextlib.redirect_stdout(io.StringIO()) as console:
+        assert main(["bench", "--workloads", "--quick", "--out", str(out)]) == 0
+    report = json.loads((out / "bench.json").read_text(encoding="utf-8"))
+    return out, report, console.getvalue()
+
+
+def _rows(report):
+    return report["workloads"]["rows"]
+
+
+def _ran(report):
+    return {key: e for key, e in _rows(report).items() if not e["skipped"]}
+
+
+def test_only_the_matrix_ran(matrix):
+    out, report, _ = matrix
+    assert report["settings"]["workloads"] == "only"
+    assert report["reference"] is None and report["sweeps"] == {}
+    assert report["cudnn_speedup"] == {}
+    assert (out / "bench.json").exists() and not (out / "bench.png").exists()
+    assert report["workloads"]["shape"] == bench.QUICK
+
+
+def test_every_row_of_the_issue(matrix):
+    _, report, _ = matrix
+    small, large = workloads.SIZES[True]["batches"]
+    lstm = {"a", "b", "c", "d", "e", "f", "g", f"h{small}", f"h{large}", "i", "torch"}
+    rnn = {"a-rnn", "b-rnn", f"h{small}-rnn", f"h{large}-rnn"}
+    rows = _rows(report)
+    assert set(rows) == lstm | rnn == {r.key for r in workloads.rows(quick=True)}
+    for key, entry in rows.items():
+        assert entry["key"] == key and entry["description"]
+        assert entry["family"] == ("simple_rnn" if key in rnn else "lstm")
+        expected = {"lstm": "keras.layers.LSTM", "simple_rnn": "keras.layers.SimpleRNN"}
+        assert entry["baseline"] == expected[entry["family"]]
+    assert rows[f"h{small}"]["shape"]["batch"] == small
+    assert rows[f"h{large}-rnn"]["shape"]["batch"] == large
+    assert rows["i"]["dtype"] == "mixed_float16"
+    assert (rows["e"]["net"], rows["f"]["net"]) == ("stacked", "bidirectional")
+    assert (rows["d"]["kind"], rows["g"]["kind"], rows["torch"]["kind"]) == (
+        "fit", "cold_fit", "peer")
+
+
+def test_every_row_computes_the_keras_function(matrix):
+    """Same weights, same inputs: outputs and gradients (losses for fit rows) equal Keras'."""
+    _, report, _ = matrix
+    for key, entry in _ran(report).items():
+        assert entry["error"] is None, (key, entry["error"])
+        parity = entry["parity"]
+        tolerance = 1e-2 if entry["dtype"] == "mixed_float16" else 1e-5
+        assert parity["tolerance"] == tolerance, key
+        compared = ("loss",) if entry["kind"] in ("fit", "cold_fit") else ("output", "grads")
+        for name in compared:
+            diff, scale = parity[f"{name}_max_abs_diff"], parity[f"{name}_scale"]
+            assert scale > 0, (key, name)
+            assert diff <= tolerance * max(1.0, scale), (key, name, diff)
+        assert parity["ok"] is True, key
+
+
+def test_times_and_ratios(matrix):
+    _, report, _ = matrix
+    rounds = report["workloads"]["rounds"]
+    for key, entry in _ran(report).items():
+        modes = ["fit"] if entry["kind"] in ("fit", "cold_fit") else ["forward", "train"]
+        assert sorted(entry["ratios"]) == sorted(modes), key
+        expected = {"layer": rounds["layers"], "peer": rounds["layers"], "fit": rounds["fit"],
+                    "cold_fit": rounds["cold_fit"]}[entry["kind"]]
+        assert set(entry["times"]) == {entry["baseline"], entry["implementation"]}
+        for mode in modes:
+            ratio = entry["ratios"][mode]
+            assert 0 < ratio["speedup_q1"] <= ratio["speedup"] <= ratio["speedup_q3"], key
+            assert ratio["speedup_best"] > 0
+            for times in entry["times"].values():
+                assert times[mode]["rounds"] == expected and times[mode]["min_s"] > 0, key
+
+
+def test_mask_rows_have_masked_steps(matrix):
+    _, report, _ = matrix
+    rows = _rows(report)
+    for key in MASKED:
+        assert rows[key]["mask"]["masked_fraction"] > 0, key
+    for key in ("b", "b-rnn", "d"):  # right padding: at least half of every row is kept
+        assert rows[key]["mask"]["fully_masked_rows"] == 0
+        assert rows[key]["mask"]["masked_fraction"] <= 0.5
+    holes = rows["c"]["mask"]
+    assert holes["fully_masked_rows"] >= 1
+    assert holes["rows_with_masked_steps"] > holes["fully_masked_rows"]  # holes in kept rows
+    assert rows["a"]["mask"] is None
+
+
+def test_make_mask():
+    rng = np.random.default_rng(0)
+    padded = workloads.make_mask("padded", 64, 10, rng)
+    lengths = padded.sum(axis=1)
+    assert np.array_equal(padded, np.arange(10) < lengths[:, None])  # a prefix of each row
+    assert lengths.min() >= 5 and lengths.max() <= 10 and len(set(lengths)) > 1
+    holes = workloads.make_mask("holes", 64, 10, rng)
+    assert not holes[:8].any() and holes[8:].any(axis=1).all()
+    inner = holes[8:, :-1] < holes[8:, 1:]  # a False step followed by a True one
+    assert inner.any()
+
+
+def test_cold_fit_row(matrix):
+    _, report, _ = matrix
+    entry = _rows(report)["g"]
+    sizes = report["workloads"]["sizes"]
+    assert len(entry["lengths"]) == sizes["cold_batches"] and len(set(entry["lengths"])) > 1
+    assert max(entry["lengths"]) == report["workloads"]["shape"]["steps"]
+    assert entry["shape"]["batch"] == sizes["cold_batch"]
+
+
+def test_targets_and_verdicts(matrix):
+    _, report, _ = matrix
+    for key, entry in _rows(report).items():
+        if entry["kind"] == "peer":
+            assert entry["targets"] == {} and entry["met_target"] is None
+            continue
+        if entry["kind"] in ("fit", "cold_fit"):
+            assert entry["targets"] == {"fit": 1.25}
+        else:
+            assert entry["targets"] == {"forward": 1.25, "train": 1.5 if key == "a" else 1.25}
+        speed = {m: entry["ratios"][m]["speedup"] for m in entry["ratios"]}
+        assert entry["met_target"] == all(speed[m] >= t for m, t in entry["targets"].items())
+        assert entry["below_floor"] == any(v < 1.0 for v in speed.values())
+
+
+def test_console_table(matrix):
+    _, report, text = matrix
+    for key in _rows(report):
+        assert f"\n{key} " in text
+    assert "rows meet their target" in text and "Wrote" in text
+
+
+def test_table_marks_rows_missing_the_target(matrix):
+    _, report, _ = matrix
+    marked = copy.deepcopy(report["workloads"])
+    rows = marked["rows"]
+    rows["a"].update(met_target=False, below_floor=False)
+    rows["b"].update(met_target=False, below_floor=True)
+    rows["c"]["parity"]["ok"] = False
+    rows["e"].update(met_target=True, below_floor=False)
+    lines = {line.split()[0]: line for line in bench_report.workloads_table(marked).splitlines()}
+    assert lines["a"].endswith("below target")
+    assert lines["b"].endswith("SLOWER THAN KERAS")
+    assert lines["c"].endswith("PARITY FAILED")
+    assert lines["e"].endswith("ok")
+
+
+def test_torch_row_is_skipped_without_torch(monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` raises ImportError
+    row = next(r for r in workloads.rows(quick=True) if r.kind == "peer")
+    keras_runner = Runner(Config(bench.LSTM_BASELINE, "lstm", lambda u: None), print, print)
+    reference = workloads._Prepared(workloads.rows(quick=True)[0], dict(bench.QUICK),
+                                    {bench.LSTM_BASELINE: keras_runner}, {})
+    entry = workloads._entry(workloads._torch_row(row, reference), reference)
+    assert "torch is not installed" in entry["skipped"]
+    assert entry["error"] is None and entry["ratios"] == {} and entry["parity"] is None
+    table = bench_report.workloads_table({**_empty_matrix(), "rows": {"torch": entry}})
+    assert "skipped: torch is not installed" in table
+
+
+def _empty_matrix():
+    return {"targets": {"every_row": 1.25, "a_train": 1.5, "floor": 1.0},
+            "tolerance": workloads.TOLERANCE, "rows": {}}
+
+
+def test_torch_row_matches_keras_when_torch_is_installed(matrix):
+    _, report, _ = matrix
+    entry = _rows(report)["torch"]
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        assert "torch is not installed" in entry["skipped"]
+        return
+    assert entry["skipped"] is None and entry["parity"]["ok"]
+    assert entry["parity"]["output_max_abs_diff"] <= 1e-5
+    assert set(entry["lstmkit_vs_peer"]) == {"forward", "train"}
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--fit-rounds", "0"], "--fit-rounds must be a positive integer; got 0"),
+        (["--cold-rounds", "-2"], "--cold-rounds must be a positive integer; got -2"),
+        (["--rounds", "0"], "--rounds must be a positive integer; got 0"),
+        (["--warmup", "-1"], "--warmup must be an integer >= 0; got -1"),
+    ],
+)
+def test_bad_values_exit_2_with_one_line(argv, message, capsys):
+    parser = argparse.ArgumentParser()
+    bench.add_arguments(parser)
+    with pytest.raises(SystemExit) as exit_:
+        bench._settings(parser.parse_args(["--workloads", *argv]))
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err == f"lstmkit bench: error: {message}\n"
+
+
+def test_workloads_and_no_workloads_exclude_each_other(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["bench", "--workloads", "--no-workloads"])
+    assert exit_.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_settings_defaults():
+    parser = argparse.ArgumentParser()
+    bench.add_arguments(parser)
+    full = bench._settings(parser.parse_args([]))
+    assert (full["workloads"], full["fit_rounds"], full["cold_rounds"]) == ("also", 5, 3)
+    only = bench._settings(parser.parse_args(["--workloads", "--quick"]))
+    assert only["workloads"] == "only" and only["sweep_steps"] == only["sweep_batch"] == []
+    assert bench._settings(parser.parse_args(["--no-workloads"]))["workloads"] == "skip"
