@@ -26,12 +26,13 @@ The functions take the cell's own non-linearities as arguments: the maths of a s
 cell's, only its organisation differs. That is the *readable* path, and it covers every
 configuration.
 
-The *fused* path covers the common one (Keras' tanh and sigmoid, no mask, float32 or float64)
-and trains faster than the readable path, most of all at small batches (``lstmkit bench``
-compares both with Keras):
+The *fused* path covers the common one (Keras' tanh and sigmoid, float32 or float64, masked or
+not, first-order gradients) and trains faster than the readable path, most of all at small
+batches (``lstmkit bench`` compares both with Keras):
 
 - the step calls TensorFlow's activations directly instead of the cell's method (for the LSTM,
-  one ``tanh`` for all four gates, see below), with no mask bookkeeping in the loop;
+  one ``tanh`` for all four gates, see below); a mask only selects, per row, the new states or
+  the previous ones, and the outputs are derived from the states after the loop;
 - the backward pass through time is derived by hand (:func:`_lstm_backward`,
   :func:`_rnn_backward`) and attached with ``tf.custom_gradient``: one (batch, 4 * units) @
   (4 * units, units) product per step, the gradient of :math:`U` as *one* product over all
@@ -216,9 +217,10 @@ def _unrolled(
 
 
 # -- the fused path -------------------------------------------------------------------------------
-# For the standard cells (tanh and sigmoid, no mask, float32/float64), lstmkit.LSTM and
-# lstmkit.SimpleRNN run a leaner loop with a hand-derived backward pass; everything else takes
-# the readable path above. Both compute the same function (tests/test_recurrence.py).
+# For the standard cells (tanh and sigmoid, float32/float64, first-order gradients),
+# lstmkit.LSTM and lstmkit.SimpleRNN run a leaner loop with a hand-derived backward pass, masked
+# or not; everything else takes the readable path above. Both compute the same function
+# (tests/test_recurrence.py).
 
 _FUSED_DTYPES = (tf.float32, tf.float64)
 
@@ -233,12 +235,10 @@ def _standard_lstm(gates: Callable) -> bool:
 
 
 def _fused_applies(inputs: Any, options: dict, differentiated: Sequence[Any] = ()) -> bool:
-    """No mask, a float32/float64 computation (mixed precision takes the readable path), and
-    first-order reverse-mode gradients at most (:func:`autodiff_needed`)."""
-    return (
-        options.get("mask") is None
-        and tf.as_dtype(inputs.dtype) in _FUSED_DTYPES
-        and not autodiff_needed([inputs, *differentiated])
+    """A float32/float64 computation (mixed precision takes the readable path) and first-order
+    reverse-mode gradients at most (:func:`autodiff_needed`); masks ride on the fused path."""
+    return tf.as_dtype(inputs.dtype) in _FUSED_DTYPES and not autodiff_needed(
+        [inputs, *differentiated]
     )
 
 
@@ -286,7 +286,12 @@ def _gate_activations(z: tf.Tensor) -> list[tf.Tensor]:
 
 
 def _lstm_forward(
-    projected: tf.Tensor, h0: tf.Tensor, c0: tf.Tensor, u: tf.Tensor, keep: tuple[str, ...]
+    projected: tf.Tensor,
+    h0: tf.Tensor,
+    c0: tf.Tensor,
+    u: tf.Tensor,
+    keep: tuple[str, ...],
+    mask: tf.Tensor | None = None,
 ) -> dict[str, tf.Tensor]:
     r"""The LSTM recurrence, gate blocks in Keras' order (i, f, g, o):
 
@@ -295,8 +300,9 @@ def _lstm_forward(
         i_t, f_t, o_t = \sigma(z^{i,f,o}_t), \quad g_t = \tanh(z^g_t), \quad
         z_t = P_t + h_{t-1} U, \quad c_t = f_t c_{t-1} + i_t g_t, \quad h_t = o_t \tanh(c_t)
 
-    (the gates by :func:`_gate_activations`). Called compiled, as
-    :func:`_lstm_forward_compiled`.
+    (the gates by :func:`_gate_activations`). With a mask :math:`m_t`, a masked step keeps
+    the states: :math:`h_t = m_t \hat h_t + (1 - m_t) h_{t-1}` for the :math:`\hat h_t` above,
+    and :math:`c_t` likewise. Called compiled, as :func:`_lstm_forward_compiled`.
 
     Args:
         projected: :math:`P` (time, batch, 4 * units).
@@ -305,9 +311,11 @@ def _lstm_forward(
         keep: which per-step values to stack over time, among ``"hs"`` (:math:`h_t`) and
             ``"factors"``, the local derivatives :func:`_lstm_backward` needs,
             :math:`[\gamma_t, a_t, f_t]` (batch, 6 * units).
+        mask: None, or (time, batch, 1) booleans in processing order, False at masked steps.
 
     Returns:
-        ``{"h": h_T, "c": c_T}`` and a (time, batch, ...) tensor for each name in ``keep``.
+        ``{"h": h_T, "c": c_T}`` and a (time, batch, ...) tensor for each name in ``keep``
+        (``"hs"``: the states :math:`h_t`).
     """
     steps, batch, units = _steps(projected), projected.shape[1], u.shape[0]
     widths = {"hs": units, "factors": 6 * units}
@@ -317,8 +325,8 @@ def _lstm_forward(
         for name in keep
     )
 
-    def body(t: tf.Tensor, h: tf.Tensor, c_prev: tf.Tensor, *kept: tf.TensorArray) -> tuple:
-        i, f, g, o = _gate_activations(inputs_ta.read(t) + tf.matmul(h, u))
+    def body(t: tf.Tensor, h_prev: tf.Tensor, c_prev: tf.Tensor, *kept: tf.TensorArray) -> tuple:
+        i, f, g, o = _gate_activations(inputs_ta.read(t) + tf.matmul(h_prev, u))
         c = f * c_prev + i * g
         tanh_c = tf.tanh(c)
         h = o * tanh_c
@@ -336,6 +344,8 @@ def _lstm_forward(
                 axis=1,
             )
 
+        if mask is not None:  # a masked step keeps the states (its factors are not used)
+            h, c = tf.where(mask[t], h, h_prev), tf.where(mask[t], c, c_prev)
         values = {"hs": lambda: h, "factors": factors}
         return (t + 1, h, c, *(ta.write(t, values[n]()) for ta, n in zip(kept, keep, strict=True)))
 
@@ -345,7 +355,12 @@ def _lstm_forward(
 
 @tf.function(jit_compile=True)
 def _lstm_backward(
-    dh_seq: tf.Tensor, dh_last: tf.Tensor, dc_last: tf.Tensor, u: tf.Tensor, factors: tf.Tensor
+    dh_seq: tf.Tensor,
+    dh_last: tf.Tensor,
+    dc_last: tf.Tensor,
+    u: tf.Tensor,
+    factors: tf.Tensor,
+    mask: tf.Tensor | None = None,
 ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
     r"""Backpropagation through time for :func:`_lstm_forward`, compiled with XLA.
 
@@ -374,6 +389,11 @@ def _lstm_backward(
     :math:`\bar c_t f_t`. Nothing here is differentiated again, so reading step :math:`t` by
     indexing is fine.
 
+    With a mask, a masked step passes :math:`\bar h_t` and :math:`\bar c_t` on to step
+    :math:`t-1` unchanged and its cell sees none: with :math:`m_t \in \{0, 1\}`, the cell's
+    gradients are :math:`m_t \bar h_t` and :math:`m_t \bar c_t`, and :math:`(1 - m_t) \bar h_t`,
+    :math:`(1 - m_t) \bar c_t` are added to those of step :math:`t-1`.
+
     Returns:
         :math:`(\bar P, \bar h_0, \bar c_0)`, :math:`\bar P = [\bar z_t]_t`.
     """
@@ -385,9 +405,16 @@ def _lstm_backward(
         t = steps - 1 - k
         gamma, a, f = tf.split(factors[t], [4 * units, units, units], axis=1)
         dh = dh + dh_seq[t]
-        dc = dc + dh * a
-        dz = tf.concat([dc, dc, dc, dh], axis=1) * gamma
-        return (k + 1, tf.matmul(dz, u_t), dc * f, dz_ta.write(t, dz))
+        if mask is None:
+            dc = dc + dh * a
+            dz = tf.concat([dc, dc, dc, dh], axis=1) * gamma
+            return (k + 1, tf.matmul(dz, u_t), dc * f, dz_ta.write(t, dz))
+        m = tf.cast(mask[t], dh.dtype)
+        dh_cell = m * dh
+        dc_cell = m * dc + dh_cell * a
+        dz = tf.concat([dc_cell, dc_cell, dc_cell, dh_cell], axis=1) * gamma
+        dh_prev = tf.matmul(dz, u_t) + (1 - m) * dh
+        return (k + 1, dh_prev, dc_cell * f + (1 - m) * dc, dz_ta.write(t, dz))
 
     dh0, dc0, dz_ta = _while(steps, body, (dh_last, dc_last, dz_ta))
     return dz_ta.stack(), dh0, dc0
@@ -410,15 +437,16 @@ def _recurrent_kernel_gradient(h0: tf.Tensor, h_seq: tf.Tensor, dz_seq: tf.Tenso
     )
 
 
-def _fused_lstm_core(return_sequences: bool) -> Callable:
+def _fused_lstm_core(return_sequences: bool, mask: tf.Tensor | None = None) -> Callable:
     """``core(P, h0, c0, U)``: :func:`_lstm_forward` with :func:`_lstm_backward` as its
-    gradient. Returns ``(h_seq, h_T, c_T)``, or ``(h_T, c_T)`` without ``return_sequences``."""
+    gradient. Returns ``(h_seq, h_T, c_T)``, or ``(h_T, c_T)`` without ``return_sequences``;
+    ``h_seq`` holds the states :math:`h_t` (time-major). ``mask``: see :func:`_lstm_forward`."""
 
     @tf.custom_gradient
     def core(projected: tf.Tensor, h0: tf.Tensor, c0: tf.Tensor, u: tf.Tensor) -> tuple:
         wanted = gradient_wanted()
         keep = _LSTM_SAVED if wanted else ("hs",) if return_sequences else ()
-        run = opaque(_lstm_forward_compiled, (projected, h0, c0, u), keep)
+        run = opaque(_lstm_forward_compiled, (projected, h0, c0, u), keep, mask)
         outputs = (run["h"], run["c"])
         if return_sequences:
             outputs = (run["hs"], *outputs)
@@ -426,14 +454,16 @@ def _fused_lstm_core(return_sequences: bool) -> Callable:
         def backward(
             projected: tf.Tensor, h0: tf.Tensor, c0: tf.Tensor, u: tf.Tensor, *upstream: tf.Tensor
         ) -> list[tf.Tensor]:
-            saved = run if wanted else _lstm_forward_compiled(projected, h0, c0, u, _LSTM_SAVED)
+            saved = run if wanted else _lstm_forward_compiled(
+                projected, h0, c0, u, _LSTM_SAVED, mask
+            )
             dh_seq = upstream[0] if return_sequences else tf.zeros_like(saved["hs"])
-            dz_seq, dh0, dc0 = _lstm_backward(dh_seq, *upstream[-2:], u, saved["factors"])
+            dz_seq, dh0, dc0 = _lstm_backward(dh_seq, *upstream[-2:], u, saved["factors"], mask)
             return [dz_seq, dh0, dc0, _recurrent_kernel_gradient(h0, saved["hs"], dz_seq)]
 
         def grad(*upstream: tf.Tensor | None) -> list[tf.Tensor]:
             primals = (projected, h0, c0, u)
-            reference = _reference_core(_lstm_step, return_sequences)
+            reference = _reference_core(_lstm_step, return_sequences, mask)
             return twice_differentiable(backward, reference, primals, upstream, outputs)
 
         return outputs, grad
@@ -454,23 +484,36 @@ def _rnn_step(p_t: tf.Tensor, states: tuple, u: tf.Tensor) -> tuple:
     return (tf.tanh(p_t + tf.matmul(states[0], u)),)
 
 
-def _reference_core(step: Callable, return_sequences: bool) -> Callable:
+def _reference_core(step: Callable, return_sequences: bool, mask: tf.Tensor | None) -> Callable:
     """``core(P, *states, U)`` of a fused path computed by :func:`recurrence` with ``step``:
-    the same function and outputs (time-major ``h_seq`` first with ``return_sequences``),
-    which TensorFlow's autodiff differentiates to any order."""
+    the same function and outputs (time-major state sequence ``h_seq`` first with
+    ``return_sequences``), which TensorFlow's autodiff differentiates to any order."""
 
     def core(projected: tf.Tensor, *states_and_u: tf.Tensor) -> list[tf.Tensor]:
         *states, u = states_and_u
-        _, outputs, final = recurrence(projected, states, lambda p, s: step(p, s, u))
-        return [tf.transpose(outputs, [1, 0, 2]), *final] if return_sequences else final
+        batch_major = None if mask is None else tf.transpose(mask[:, :, 0])
+        _, outputs, final = recurrence(
+            projected, states, lambda p, s: step(p, s, u), mask=batch_major
+        )
+        if not return_sequences:
+            return final
+        h_seq = tf.transpose(outputs, [1, 0, 2])
+        if mask is not None:  # outputs are zero before a row's first real step, states h0
+            h_seq = tf.where(_seen(mask), h_seq, tf.convert_to_tensor(states[0])[None])
+        return [h_seq, *final]
 
     return core
 
 
 def _rnn_forward(
-    projected: tf.Tensor, h0: tf.Tensor, u: tf.Tensor, keep_sequence: bool
+    projected: tf.Tensor,
+    h0: tf.Tensor,
+    u: tf.Tensor,
+    keep_sequence: bool,
+    mask: tf.Tensor | None = None,
 ) -> dict[str, tf.Tensor]:
-    r""":math:`h_t = \tanh(P_t + h_{t-1} U)`; ``{"h": h_T}`` and, if asked, ``"hs"``."""
+    r""":math:`h_t = \tanh(P_t + h_{t-1} U)`, or :math:`h_{t-1}` at a masked step (``mask``
+    as in :func:`_lstm_forward`); ``{"h": h_T}`` and, if asked, ``"hs"``."""
     steps = _steps(projected)
     inputs_ta = tf.TensorArray(projected.dtype, size=steps).unstack(projected)
     element_shape = (projected.shape[1], u.shape[0])
@@ -480,8 +523,10 @@ def _rnn_forward(
         else ()
     )
 
-    def body(t: tf.Tensor, h: tf.Tensor, *kept: tf.TensorArray) -> tuple:
-        h = tf.tanh(inputs_ta.read(t) + tf.matmul(h, u))
+    def body(t: tf.Tensor, h_prev: tf.Tensor, *kept: tf.TensorArray) -> tuple:
+        h = tf.tanh(inputs_ta.read(t) + tf.matmul(h_prev, u))
+        if mask is not None:
+            h = tf.where(mask[t], h, h_prev)
         return (t + 1, h, *(ta.write(t, h) for ta in kept))
 
     h, *kept = _while(steps, body, (h0, *kept))
@@ -490,7 +535,11 @@ def _rnn_forward(
 
 @tf.function(jit_compile=True)
 def _rnn_backward(
-    dh_seq: tf.Tensor, dh_last: tf.Tensor, u: tf.Tensor, h_seq: tf.Tensor
+    dh_seq: tf.Tensor,
+    dh_last: tf.Tensor,
+    u: tf.Tensor,
+    h_seq: tf.Tensor,
+    mask: tf.Tensor | None = None,
 ) -> tuple[tf.Tensor, tf.Tensor]:
     r"""Backpropagation through time for :func:`_rnn_forward`, compiled with XLA.
 
@@ -498,7 +547,9 @@ def _rnn_backward(
 
         \bar z_t = \bar h_t (1 - h_t^2), \qquad \bar h_{t-1} \mathrel{+}= \bar z_t U^\top
 
-    and :math:`\bar U` from :func:`_recurrent_kernel_gradient`.
+    and :math:`\bar U` from :func:`_recurrent_kernel_gradient`. With a mask (as in
+    :func:`_lstm_backward`), :math:`\bar z_t = m_t \bar h_t (1 - h_t^2)` and
+    :math:`(1 - m_t) \bar h_t` goes on to step :math:`t-1`.
 
     Returns:
         :math:`(\bar P, \bar h_0)`, :math:`\bar P = [\bar z_t]_t`.
@@ -509,34 +560,39 @@ def _rnn_backward(
 
     def body(k: tf.Tensor, dh: tf.Tensor, dz_ta: tf.TensorArray) -> tuple:
         t = steps - 1 - k
-        h = h_seq[t]
-        dz = (dh + dh_seq[t]) * (1 - h * h)
-        return (k + 1, tf.matmul(dz, u_t), dz_ta.write(t, dz))
+        h, dh = h_seq[t], dh + dh_seq[t]
+        if mask is None:
+            dz = dh * (1 - h * h)
+            return (k + 1, tf.matmul(dz, u_t), dz_ta.write(t, dz))
+        m = tf.cast(mask[t], dh.dtype)
+        dz = m * dh * (1 - h * h)
+        return (k + 1, tf.matmul(dz, u_t) + (1 - m) * dh, dz_ta.write(t, dz))
 
     dh0, dz_ta = _while(steps, body, (dh_last, dz_ta))
     return dz_ta.stack(), dh0
 
 
-def _fused_rnn_core(return_sequences: bool) -> Callable:
+def _fused_rnn_core(return_sequences: bool, mask: tf.Tensor | None = None) -> Callable:
     """``core(P, h0, U)``: :func:`_rnn_forward` with :func:`_rnn_backward` as its gradient.
-    Returns ``(h_seq, h_T)``, or ``(h_T,)`` without ``return_sequences``."""
+    Returns ``(h_seq, h_T)``, or ``(h_T,)`` without ``return_sequences``; ``mask`` as in
+    :func:`_lstm_forward`."""
 
     @tf.custom_gradient
     def core(projected: tf.Tensor, h0: tf.Tensor, u: tf.Tensor) -> tuple:
         wanted = gradient_wanted()
-        run = opaque(_rnn_forward, (projected, h0, u), wanted or return_sequences)
+        run = opaque(_rnn_forward, (projected, h0, u), wanted or return_sequences, mask)
         outputs = (run["hs"], run["h"]) if return_sequences else (run["h"],)
 
         def backward(
             projected: tf.Tensor, h0: tf.Tensor, u: tf.Tensor, *upstream: tf.Tensor
         ) -> list[tf.Tensor]:
-            h_seq = run["hs"] if wanted else _rnn_forward(projected, h0, u, True)["hs"]
+            h_seq = run["hs"] if wanted else _rnn_forward(projected, h0, u, True, mask)["hs"]
             dh_seq = upstream[0] if return_sequences else tf.zeros_like(h_seq)
-            dz_seq, dh0 = _rnn_backward(dh_seq, upstream[-1], u, h_seq)
+            dz_seq, dh0 = _rnn_backward(dh_seq, upstream[-1], u, h_seq, mask)
             return [dz_seq, dh0, _recurrent_kernel_gradient(h0, h_seq, dz_seq)]
 
         def grad(*upstream: tf.Tensor | None) -> list[tf.Tensor]:
-            reference = _reference_core(_rnn_step, return_sequences)
+            reference = _reference_core(_rnn_step, return_sequences, mask)
             return twice_differentiable(backward, reference, (projected, h0, u), upstream, outputs)
 
         return outputs, grad
@@ -584,10 +640,14 @@ def _batch_shards(batch: int | None, workers: int) -> list[int] | int | None:
 
 
 def _side_by_side(
-    run: Callable, inputs: tf.Tensor, initial_state: Sequence[Any], dropout_mask: Any
+    run: Callable,
+    inputs: tf.Tensor,
+    initial_state: Sequence[Any],
+    dropout_mask: Any,
+    mask: Any = None,
 ) -> tuple:
-    """``run(inputs, initial_state, dropout_mask) -> (last_output, outputs, states)``, on shards
-    of the batch that TensorFlow runs in parallel, the results joined along the batch.
+    """``run(inputs, initial_state, dropout_mask, mask) -> (last_output, outputs, states)``, on
+    shards of the batch that TensorFlow runs in parallel, the results joined along the batch.
 
     Only inside a ``tf.function`` on a CPU: eagerly, ops run one after another, and on a GPU
     each product is parallel already. Every shard computes exactly what its rows would in one
@@ -599,7 +659,7 @@ def _side_by_side(
     if not tf.executing_eagerly() and not gpu_available():
         shards = _batch_shards(inputs.shape[0], _parallel_workers())
     if shards is None:
-        return run(inputs, initial_state, dropout_mask)
+        return run(inputs, initial_state, dropout_mask, mask)
     if isinstance(shards, int):  # batch known at run time only
         batch = tf.shape(inputs)[0]
         sizes = batch // shards + tf.cast(tf.range(shards) < batch % shards, batch.dtype)
@@ -615,7 +675,10 @@ def _side_by_side(
         masks = list(zip(*(split(m) for m in dropout_mask), strict=True))
     else:
         masks = [None] * count if dropout_mask is None else split(dropout_mask)
-    results = [run(xs[k], [s[k] for s in states], masks[k]) for k in range(count)]
+    steps_masks = [None] * count if mask is None else split(mask)
+    results = [
+        run(xs[k], [s[k] for s in states], masks[k], steps_masks[k]) for k in range(count)
+    ]
     return tf.nest.map_structure(lambda *parts: tf.concat(parts, axis=0), *results)
 
 
@@ -636,23 +699,46 @@ def _fused(
     options: dict,
 ) -> tuple[tf.Tensor, tf.Tensor, list]:
     """The fused path of :func:`lstm` and :func:`simple_rnn`: :func:`project_inputs`, then the
-    core from ``make_core(return_sequences)`` (``core(P, *states, U)`` returning
+    core from ``make_core(return_sequences, mask)`` (``core(P, *states, U)`` returning
     ``(h_seq, *final_states)``, ``h_seq`` only with ``return_sequences``), on batch shards
-    side by side (:func:`_side_by_side`). Returns ``(last_output, outputs, final_states)``."""
+    side by side (:func:`_side_by_side`). Returns ``(last_output, outputs, final_states)``.
+
+    With a mask the cores carry the states over masked steps, and the outputs follow from the
+    states as in Keras: a masked step outputs the previous output, which is the state
+    :math:`h_t` once the row has had a real step and zero before; with
+    ``zero_output_for_mask``, zero."""
     kernel, recurrent_kernel, bias = weights
     go_backwards = options.get("go_backwards", False)
     return_sequences = options.get("return_sequences", True)
-    core = make_core(return_sequences)
+    zero_output_for_mask = options.get("zero_output_for_mask", False)
 
-    def run(inputs: tf.Tensor, initial_state: Sequence[Any], dropout_mask: Any) -> tuple:
+    def run(inputs: tf.Tensor, initial_state: Sequence[Any], dropout_mask: Any, mask: Any):
         projected = project_inputs(inputs, kernel, bias, dropout_mask)
         projected, states = _time_major_states(projected, initial_state, go_backwards)
+        steps_mask = None if mask is None else _time_major_mask(mask, go_backwards)
+        core = make_core(return_sequences, steps_mask)
         outputs = core(projected, *states, tf.cast(recurrent_kernel, projected.dtype))
         final = list(outputs[-len(states):])
-        h_seq = outputs[0] if return_sequences else None
-        return final[0], _outputs(h_seq, final[0]), final
+        h_seq, last = (outputs[0] if return_sequences else None), final[0]
+        if steps_mask is not None:
+            shown = steps_mask if zero_output_for_mask else _seen(steps_mask)
+            last = tf.where(shown[-1], last, tf.zeros_like(last))
+            if h_seq is not None:
+                h_seq = tf.where(shown, h_seq, tf.zeros_like(h_seq))
+        return last, _outputs(h_seq, last), final
 
-    return _side_by_side(run, inputs, initial_state, dropout_mask)
+    return _side_by_side(run, inputs, initial_state, dropout_mask, options.get("mask"))
+
+
+def _time_major_mask(mask: Any, go_backwards: bool) -> tf.Tensor:
+    """A (batch, time) mask as (time, batch, 1) booleans in processing order."""
+    steps_mask = tf.transpose(tf.cast(mask, tf.bool))[:, :, None]
+    return tf.reverse(steps_mask, [0]) if go_backwards else steps_mask
+
+
+def _seen(steps_mask: tf.Tensor) -> tf.Tensor:
+    """Whether a row has had a real step by step :math:`t` (time-major booleans)."""
+    return tf.cumsum(tf.cast(steps_mask, tf.int32), axis=0) > 0
 
 
 def lstm(
@@ -674,7 +760,8 @@ def lstm(
         z_g, z_o, c_{t-1})
 
     The *fused* path runs when ``gates`` is the ``gate_update`` of a cell with Keras' tanh and
-    sigmoid, there is no mask and the dtype is float32 or float64: :func:`_lstm_forward` with
+    sigmoid, the dtype is float32 or float64 and at most first-order reverse-mode gradients are
+    taken (masked or not): :func:`_lstm_forward` with
     the hand-derived backward pass :func:`_lstm_backward`, in a ``tf.function`` on a CPU once
     per batch shard, side by side (:func:`_side_by_side`). Otherwise the readable path:
     :func:`recurrence` with a step that calls ``gates``. Both compute the same function.
@@ -722,7 +809,7 @@ def simple_rnn(
     r"""A simple RNN over a whole sequence: :math:`h_t = \phi(P_t + h_{t-1} U)`.
 
     Arguments as in :func:`lstm`, with ``initial_state = [h0]`` and the cell's ``activation``
-    :math:`\phi`. With Keras' tanh, no mask and float32/float64, the fused path runs
+    :math:`\phi`. With Keras' tanh and float32/float64 (masked or not), the fused path runs
     (:func:`_rnn_forward`, :func:`_rnn_backward`, on batch shards as in :func:`lstm`).
     Returns ``(last_output, outputs, [h])``.
     """

@@ -269,7 +269,8 @@ def spy(monkeypatch, name):
         ({}, None, "float32", True),
         ({}, None, "float64", True),
         ({"implementation": 1}, None, "float32", True),
-        ({}, "mask", "float32", False),
+        ({}, "mask", "float32", True),  # masks ride on the fused loop
+        ({}, "mask", "float16", False),
         ({}, None, "float16", False),
         ({"activation": "relu"}, None, "float32", False),
         ({"recurrent_activation": "hard_sigmoid"}, None, "float32", False),
@@ -295,7 +296,8 @@ def test_which_lstm_path_runs(monkeypatch, cell_options, mask, dtype, fused):
     [
         (keras.activations.tanh, None, True),
         (keras.activations.relu, None, False),
-        (keras.activations.tanh, "mask", False),
+        (keras.activations.tanh, "mask", True),
+        (keras.activations.relu, "mask", False),
     ],
 )
 def test_which_simple_rnn_path_runs(monkeypatch, activation, mask, fused):
@@ -382,8 +384,8 @@ def sharded(monkeypatch, workers):
     loops = []
 
     def counting(factory):
-        def make_core(return_sequences):
-            core = factory(return_sequences)
+        def make_core(return_sequences, mask=None):
+            core = factory(return_sequences, mask)
             return lambda *inputs: loops.append(inputs[0].shape) or core(*inputs)
 
         return make_core
