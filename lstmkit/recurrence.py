@@ -60,6 +60,7 @@ from typing import Any
 import tensorflow as tf
 from keras import activations
 
+from lstmkit import chunks
 from lstmkit.cudnn import gpu_available
 from lstmkit.derivatives import (
     autodiff_needed,
@@ -424,6 +425,51 @@ _LSTM_SAVED = ("hs", "factors")
 _lstm_forward_compiled = tf.function(_lstm_forward, jit_compile=True)
 
 
+def _lstm_forward_run(
+    projected: tf.Tensor,
+    h0: tf.Tensor,
+    c0: tf.Tensor,
+    u: tf.Tensor,
+    keep: tuple[str, ...],
+    mask: tf.Tensor | None,
+) -> dict[str, tf.Tensor]:
+    """:func:`_lstm_forward_compiled` over the whole sequence, or over chunks of steps when
+    lengths change (:mod:`lstmkit.chunks`)."""
+    if not chunks.applies(projected):
+        return _lstm_forward_compiled(projected, h0, c0, u, keep, mask)
+    units = u.shape[0]
+    widths = {"hs": units, "factors": 6 * units}
+
+    def run(sequences: list, chunk_mask: tf.Tensor, carry: tuple) -> tuple:
+        out = _lstm_forward_compiled(sequences[0], *carry, u, keep, chunk_mask)
+        return [out[name] for name in keep], (out["h"], out["c"])
+
+    kept, (h, c) = chunks.over_chunks(run, [projected], mask, (h0, c0), [widths[n] for n in keep])
+    return {"h": h, "c": c, **dict(zip(keep, kept, strict=True))}
+
+
+def _lstm_backward_run(
+    dh_seq: tf.Tensor,
+    dh_last: tf.Tensor,
+    dc_last: tf.Tensor,
+    u: tf.Tensor,
+    factors: tf.Tensor,
+    mask: tf.Tensor | None,
+) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """:func:`_lstm_backward` over the whole sequence, or over chunks as the forward pass."""
+    if not chunks.applies(factors):
+        return _lstm_backward(dh_seq, dh_last, dc_last, u, factors, mask)
+
+    def run(sequences: list, chunk_mask: tf.Tensor, carry: tuple) -> tuple:
+        dz, dh, dc = _lstm_backward(sequences[0], *carry, u, sequences[1], chunk_mask)
+        return [dz], (dh, dc)
+
+    (dz_seq,), (dh0, dc0) = chunks.over_chunks(
+        run, [dh_seq, factors], mask, (dh_last, dc_last), [u.shape[1]], reverse=True
+    )
+    return dz_seq, dh0, dc0
+
+
 def _recurrent_kernel_gradient(h0: tf.Tensor, h_seq: tf.Tensor, dz_seq: tf.Tensor) -> tf.Tensor:
     r""":math:`\bar U = \sum_t h_{t-1}^\top \bar z_t`, one product over all steps.
 
@@ -446,7 +492,7 @@ def _fused_lstm_core(return_sequences: bool, mask: tf.Tensor | None = None) -> C
     def core(projected: tf.Tensor, h0: tf.Tensor, c0: tf.Tensor, u: tf.Tensor) -> tuple:
         wanted = gradient_wanted()
         keep = _LSTM_SAVED if wanted else ("hs",) if return_sequences else ()
-        run = opaque(_lstm_forward_compiled, (projected, h0, c0, u), keep, mask)
+        run = opaque(_lstm_forward_run, (projected, h0, c0, u), keep, mask)
         outputs = (run["h"], run["c"])
         if return_sequences:
             outputs = (run["hs"], *outputs)
@@ -454,11 +500,11 @@ def _fused_lstm_core(return_sequences: bool, mask: tf.Tensor | None = None) -> C
         def backward(
             projected: tf.Tensor, h0: tf.Tensor, c0: tf.Tensor, u: tf.Tensor, *upstream: tf.Tensor
         ) -> list[tf.Tensor]:
-            saved = run if wanted else _lstm_forward_compiled(
-                projected, h0, c0, u, _LSTM_SAVED, mask
-            )
+            saved = run if wanted else _lstm_forward_run(projected, h0, c0, u, _LSTM_SAVED, mask)
             dh_seq = upstream[0] if return_sequences else tf.zeros_like(saved["hs"])
-            dz_seq, dh0, dc0 = _lstm_backward(dh_seq, *upstream[-2:], u, saved["factors"], mask)
+            dz_seq, dh0, dc0 = _lstm_backward_run(
+                dh_seq, *upstream[-2:], u, saved["factors"], mask
+            )
             return [dz_seq, dh0, dc0, _recurrent_kernel_gradient(h0, saved["hs"], dz_seq)]
 
         def grad(*upstream: tf.Tensor | None) -> list[tf.Tensor]:
@@ -572,6 +618,24 @@ def _rnn_backward(
     return dz_ta.stack(), dh0
 
 
+def _rnn_backward_run(
+    dh_seq: tf.Tensor, dh_last: tf.Tensor, u: tf.Tensor, h_seq: tf.Tensor, mask: tf.Tensor | None
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """:func:`_rnn_backward` over the whole sequence, or over chunks of steps when lengths
+    change (:mod:`lstmkit.chunks`; the forward loop is not compiled)."""
+    if not chunks.applies(h_seq):
+        return _rnn_backward(dh_seq, dh_last, u, h_seq, mask)
+
+    def run(sequences: list, chunk_mask: tf.Tensor, carry: tuple) -> tuple:
+        dz, dh = _rnn_backward(sequences[0], *carry, u, sequences[1], chunk_mask)
+        return [dz], (dh,)
+
+    (dz_seq,), (dh0,) = chunks.over_chunks(
+        run, [dh_seq, h_seq], mask, (dh_last,), [u.shape[1]], reverse=True
+    )
+    return dz_seq, dh0
+
+
 def _fused_rnn_core(return_sequences: bool, mask: tf.Tensor | None = None) -> Callable:
     """``core(P, h0, U)``: :func:`_rnn_forward` with :func:`_rnn_backward` as its gradient.
     Returns ``(h_seq, h_T)``, or ``(h_T,)`` without ``return_sequences``; ``mask`` as in
@@ -588,7 +652,7 @@ def _fused_rnn_core(return_sequences: bool, mask: tf.Tensor | None = None) -> Ca
         ) -> list[tf.Tensor]:
             h_seq = run["hs"] if wanted else _rnn_forward(projected, h0, u, True, mask)["hs"]
             dh_seq = upstream[0] if return_sequences else tf.zeros_like(h_seq)
-            dz_seq, dh0 = _rnn_backward(dh_seq, upstream[-1], u, h_seq, mask)
+            dz_seq, dh0 = _rnn_backward_run(dh_seq, upstream[-1], u, h_seq, mask)
             return [dz_seq, dh0, _recurrent_kernel_gradient(h0, h_seq, dz_seq)]
 
         def grad(*upstream: tf.Tensor | None) -> list[tf.Tensor]:

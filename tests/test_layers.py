@@ -193,13 +193,15 @@ def test_which_loop_runs(kind, monkeypatch):
 def test_projection_is_one_product_and_loop_reads_tensor_arrays(monkeypatch, shards):
     """The recurrence graph: one MatMul over all steps outside the loop (one per batch shard),
     TensorArray reads inside (never a strided slice of a tensor, which makes the backward pass
-    quadratic). The loop may sit in a called (XLA-compiled) function of the graph's library."""
+    quadratic). The loop may sit in a called (XLA-compiled) function of the graph's library.
+    A fixed number of steps: one loop over the whole sequence (tests/test_chunks.py checks the
+    chunked loops of changing lengths)."""
     monkeypatch.setattr(recurrence, "_parallel_workers", lambda: shards)
     monkeypatch.setattr(recurrence, "gpu_available", lambda: False)
     layer = lstmkit.LSTM(UNITS, return_sequences=True)
     layer(inputs())
     graph = tf.function(lambda x: layer(x)).get_concrete_function(
-        tf.TensorSpec((None, None, FEATURES))
+        tf.TensorSpec((None, STEPS, FEATURES))
     ).graph
     outer_ops = [op.type for op in graph.get_operations()]
     assert outer_ops.count("MatMul") == shards  # x @ W for all steps at once

@@ -1,0 +1,103 @@
+r"""Compiled loops over fixed-size chunks of steps, so that a new sequence length costs no
+compilation.
+
+XLA compiles a function once per input shape. A loop compiled over the whole sequence is
+therefore compiled again for every new number of steps: 0.3 to 0.5 s each on a CPU, which
+``keras.layers.LSTM`` (no XLA) does not pay, and a first ``fit`` epoch over batches of changing
+length pays it for every length. Run instead over chunks of :data:`CHUNK` steps, the same
+compiled function serves every length: the sequence is padded in front, in processing order,
+with masked steps up to a multiple of :data:`CHUNK`; a masked step keeps the states, so the
+padding changes nothing, and the values it produces are cut off again. The cost is up to
+``CHUNK - 1`` extra steps and one compiled call per chunk.
+
+:func:`applies` says when: when the number of steps is not known while the graph is traced (it
+changes from call to call: ``fit`` over batches of different lengths traces with ``None``), and
+eagerly (each call may bring a new length). A ``tf.function`` with a fixed number of steps keeps
+one compiled loop over the whole sequence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import tensorflow as tf
+
+__all__ = ["CHUNK", "applies", "over_chunks"]
+
+#: Steps per compiled call. Small enough that the padding costs little (at most 15 steps),
+#: large enough that the calls cost little.
+CHUNK = 16
+
+
+def applies(projected: tf.Tensor) -> bool:
+    """Whether a time-major sequence should run over chunks (see the module docstring)."""
+    return projected.shape[0] is None or tf.executing_eagerly()
+
+
+def _pad_front(tensor: tf.Tensor, pad: tf.Tensor, value: Any) -> tf.Tensor:
+    shape = tf.concat([[pad], tf.shape(tensor)[1:]], axis=0)
+    return tf.concat([tf.fill(shape, tf.constant(value, tensor.dtype)), tensor], axis=0)
+
+
+def _flatten_chunks(stacked: tf.Tensor) -> tf.Tensor:
+    """(chunks, CHUNK, ...) to (chunks * CHUNK, ...), keeping the static trailing dimensions."""
+    dynamic = tf.shape(stacked)
+    trailing = [d if d is not None else dynamic[k + 2] for k, d in enumerate(stacked.shape[2:])]
+    return tf.reshape(stacked, [-1, *trailing])
+
+
+def over_chunks(
+    run: Callable[[list, tf.Tensor, tuple], tuple[list, tuple]],
+    sequences: Sequence[tf.Tensor],
+    mask: tf.Tensor | None,
+    carry: tuple,
+    widths: Sequence[int],
+    *,
+    reverse: bool = False,
+) -> tuple[list[tf.Tensor], tuple]:
+    """Drive ``run`` over chunks of :data:`CHUNK` steps of time-major ``sequences``.
+
+    Args:
+        run: ``run(chunk_sequences, chunk_mask, carry) -> (chunk_outputs, carry)``, one
+            compiled call: ``chunk_sequences`` are the sequences' slices (CHUNK, batch, ...),
+            ``chunk_mask`` (CHUNK, batch, 1) booleans, False at masked (or padding) steps, and
+            each output is (CHUNK, batch, ...).
+        sequences: time-major tensors with the same number of steps; padded with zeros.
+        mask: None (every step real) or (time, batch, 1) booleans.
+        carry: what passes from chunk to chunk (the states, or their gradients).
+        widths: the last dimension of each output of ``run`` (its dtype is the sequences').
+        reverse: Go from the last chunk to the first (backpropagation through time).
+
+    Returns:
+        ``(outputs, carry)``: each output joined over the chunks, without the padding, and the
+        final carry.
+    """
+    first = sequences[0]
+    steps, batch = tf.shape(first)[0], tf.shape(first)[1]
+    if mask is None:
+        mask = tf.ones([steps, batch, 1], tf.bool)
+    pad = (-steps) % CHUNK
+    padded = [_pad_front(s, pad, 0) for s in sequences] + [_pad_front(mask, pad, False)]
+    count = (steps + pad) // CHUNK
+    chunked = [
+        tf.reshape(s, tf.concat([[count, CHUNK], tf.shape(s)[1:]], axis=0)) for s in padded
+    ]
+    arrays = tuple(
+        tf.TensorArray(first.dtype, size=count, element_shape=(CHUNK, first.shape[1], width))
+        for width in widths
+    )
+
+    def body(k: tf.Tensor, carry: tuple, arrays: tuple) -> tuple:
+        index = count - 1 - k if reverse else k
+        outputs, carry = run([c[index] for c in chunked[:-1]], chunked[-1][index], carry)
+        arrays = tuple(a.write(index, o) for a, o in zip(arrays, outputs, strict=True))
+        return k + 1, tuple(carry), arrays
+
+    _, carry, arrays = tf.while_loop(
+        lambda k, *_: k < count,
+        body,
+        (tf.constant(0), tuple(carry), arrays),
+        maximum_iterations=count,
+    )
+    return [_flatten_chunks(a.stack())[pad:] for a in arrays], carry

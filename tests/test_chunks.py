@@ -1,0 +1,107 @@
+"""lstmkit.chunks: compiled loops over fixed-size chunks of steps when lengths change.
+
+The chunked loops must compute what one loop over the whole sequence computes (any length,
+masked or not), the layers must equal Keras' on batches of changing length, and the compiled
+functions must only ever see chunks of ``CHUNK`` steps, whatever the length (so a new length
+compiles nothing new).
+"""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import lstmkit
+from lstmkit import chunks, recurrence
+
+BATCH, FEATURES, UNITS = 3, 4, 5
+LENGTHS = [1, 7, chunks.CHUNK, chunks.CHUNK + 1, 2 * chunks.CHUNK + 5]
+
+
+def _random(shape, seed):
+    return tf.constant(np.random.default_rng(seed).normal(size=shape).astype("float32"))
+
+
+def _mask(steps, seed):
+    mask = np.random.default_rng(seed).random((steps, BATCH, 1)) > 0.3
+    mask[:, 0] = False  # a fully masked row
+    return tf.constant(mask)
+
+
+def test_applies_to_unknown_lengths_and_eager_calls_only():
+    assert chunks.applies(tf.zeros((5, 2, 3)))  # eagerly
+    answers = []
+    trace = tf.function(lambda p: answers.append(chunks.applies(p)) or p)
+    trace.get_concrete_function(tf.TensorSpec((5, None, 3)))
+    trace.get_concrete_function(tf.TensorSpec((None, None, 3)))
+    assert answers == [False, True]
+
+
+@pytest.mark.parametrize("steps", LENGTHS)
+@pytest.mark.parametrize("masked", [False, True])
+def test_chunked_lstm_loops_equal_one_loop(steps, masked):
+    projected = _random((steps, BATCH, 4 * UNITS), 1)
+    h0, c0 = _random((BATCH, UNITS), 2), _random((BATCH, UNITS), 3)
+    u = _random((UNITS, 4 * UNITS), 4)
+    mask = _mask(steps, 5) if masked else None
+    saved = recurrence._LSTM_SAVED
+    whole = recurrence._lstm_forward_compiled(projected, h0, c0, u, saved, mask)
+    chunked = recurrence._lstm_forward_run(projected, h0, c0, u, saved, mask)  # eagerly: chunks
+    for name in ("h", "c", *saved):
+        np.testing.assert_allclose(chunked[name], whole[name], atol=1e-6, err_msg=name)
+    dh_seq, dh, dc = _random((steps, BATCH, UNITS), 6), _random((BATCH, UNITS), 7), h0
+    expected = recurrence._lstm_backward(dh_seq, dh, dc, u, whole["factors"], mask)
+    got = recurrence._lstm_backward_run(dh_seq, dh, dc, u, whole["factors"], mask)
+    for a, b in zip(got, expected, strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+@pytest.mark.parametrize("steps", LENGTHS)
+def test_chunked_rnn_backward_equals_one_loop(steps):
+    projected, u = _random((steps, BATCH, UNITS), 1), _random((UNITS, UNITS), 2)
+    h_seq = recurrence._rnn_forward(projected, _random((BATCH, UNITS), 3), u, True)["hs"]
+    dh_seq, dh = _random((steps, BATCH, UNITS), 4), _random((BATCH, UNITS), 5)
+    mask = _mask(steps, 6)
+    expected = recurrence._rnn_backward(dh_seq, dh, u, h_seq, mask)
+    got = recurrence._rnn_backward_run(dh_seq, dh, u, h_seq, mask)
+    for a, b in zip(got, expected, strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+@pytest.mark.parametrize(("ours_cls", "keras_cls"), [(lstmkit.LSTM, keras.layers.LSTM),
+                                                     (lstmkit.SimpleRNN, keras.layers.SimpleRNN)])
+def test_changing_lengths_equal_keras_and_compile_only_chunks(ours_cls, keras_cls, monkeypatch):
+    """One tf.function traced for any length (as fit traces batches of changing length): every
+    length equals Keras (outputs and gradients), and the compiled loops only ever see CHUNK
+    steps."""
+    seen = []
+    for name in ("_lstm_forward_compiled", "_lstm_backward", "_rnn_backward"):
+        original = getattr(recurrence, name)
+
+        def spy(*args, original=original):
+            seen.append(args[0].shape[0])
+            return original(*args)
+
+        monkeypatch.setattr(recurrence, name, spy)
+    ours, ref = ours_cls(UNITS, return_sequences=True), keras_cls(UNITS, return_sequences=True)
+    for layer in (ours, ref):
+        layer.build((None, None, FEATURES))
+    ref.set_weights([0.5 * w for w in ref.get_weights()])
+    ours.set_weights(ref.get_weights())
+
+    def step(layer, x, mask):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x, mask=mask)
+            loss = tf.reduce_sum(y * tf.cos(y))
+        return y, tape.gradient(loss, [x, *layer.trainable_weights])
+
+    spec = (tf.TensorSpec((None, None, FEATURES)), tf.TensorSpec((None, None), tf.bool))
+    compiled = tf.function(lambda x, m: step(ours, x, m), input_signature=spec)
+    for steps in (9, 23, 40):
+        x = _random((BATCH, steps, FEATURES), steps)
+        mask = tf.constant(np.arange(steps)[None, :] < np.array([[steps], [steps - 3], [2]]))
+        got, expected = compiled(x, mask), step(ref, x, mask)
+        for a, b in zip(tf.nest.flatten(got), tf.nest.flatten(expected), strict=True):
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-5)
+    assert seen and set(seen) == {chunks.CHUNK}
