@@ -23,11 +23,25 @@ from typing import Any
 
 import tensorflow as tf
 
-__all__ = ["CHUNK", "applies", "over_chunks"]
+__all__ = ["CHUNK", "applies", "compiled", "over_chunks"]
 
 #: Steps per compiled call. Small enough that the padding costs little (at most 15 steps),
 #: large enough that the calls cost little.
 CHUNK = 16
+
+
+def compiled(function: Callable) -> Callable:
+    """``function`` compiled with XLA (a ``tf.function`` with ``jit_compile=True``).
+
+    XLA needs static shapes, so the function is traced (and compiled) once per input shape:
+    layers of other sizes, other batch sizes, chunks or whole sequences. Those traces are
+    needed, not the avoidable kind TensorFlow's retracing warning is about, so the warning is
+    turned off for this function (``_omit_frequent_tracing_warning``, TensorFlow's own switch;
+    an attribute that a release without it ignores).
+    """
+    function = tf.function(function, jit_compile=True)
+    function._omit_frequent_tracing_warning = True
+    return function
 
 
 def applies(projected: tf.Tensor) -> bool:

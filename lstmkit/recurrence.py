@@ -354,7 +354,6 @@ def _lstm_forward(
     return {"h": h, "c": c, **{name: ta.stack() for name, ta in zip(keep, kept, strict=True)}}
 
 
-@tf.function(jit_compile=True)
 def _lstm_backward(
     dh_seq: tf.Tensor,
     dh_last: tf.Tensor,
@@ -363,7 +362,8 @@ def _lstm_backward(
     factors: tf.Tensor,
     mask: tf.Tensor | None = None,
 ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-    r"""Backpropagation through time for :func:`_lstm_forward`, compiled with XLA.
+    r"""Backpropagation through time for :func:`_lstm_forward`; called compiled with XLA, as
+    :func:`_lstm_backward_compiled`.
 
     With :math:`\bar h_t = \partial L / \partial h_t` (from the outputs and from step
     :math:`t+1`) and :math:`\bar c_t` likewise, going from :math:`t = T-1` down to 0:
@@ -422,7 +422,8 @@ def _lstm_backward(
 
 
 _LSTM_SAVED = ("hs", "factors")
-_lstm_forward_compiled = tf.function(_lstm_forward, jit_compile=True)
+_lstm_forward_compiled = chunks.compiled(_lstm_forward)
+_lstm_backward_compiled = chunks.compiled(_lstm_backward)
 
 
 def _lstm_forward_run(
@@ -458,10 +459,10 @@ def _lstm_backward_run(
 ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
     """:func:`_lstm_backward` over the whole sequence, or over chunks as the forward pass."""
     if not chunks.applies(factors):
-        return _lstm_backward(dh_seq, dh_last, dc_last, u, factors, mask)
+        return _lstm_backward_compiled(dh_seq, dh_last, dc_last, u, factors, mask)
 
     def run(sequences: list, chunk_mask: tf.Tensor, carry: tuple) -> tuple:
-        dz, dh, dc = _lstm_backward(sequences[0], *carry, u, sequences[1], chunk_mask)
+        dz, dh, dc = _lstm_backward_compiled(sequences[0], *carry, u, sequences[1], chunk_mask)
         return [dz], (dh, dc)
 
     (dz_seq,), (dh0, dc0) = chunks.over_chunks(
@@ -579,7 +580,6 @@ def _rnn_forward(
     return {"h": h, **({"hs": kept[0].stack()} if keep_sequence else {})}
 
 
-@tf.function(jit_compile=True)
 def _rnn_backward(
     dh_seq: tf.Tensor,
     dh_last: tf.Tensor,
@@ -587,7 +587,8 @@ def _rnn_backward(
     h_seq: tf.Tensor,
     mask: tf.Tensor | None = None,
 ) -> tuple[tf.Tensor, tf.Tensor]:
-    r"""Backpropagation through time for :func:`_rnn_forward`, compiled with XLA.
+    r"""Backpropagation through time for :func:`_rnn_forward`; called compiled with XLA, as
+    :func:`_rnn_backward_compiled`.
 
     .. math::
 
@@ -618,16 +619,19 @@ def _rnn_backward(
     return dz_ta.stack(), dh0
 
 
+_rnn_backward_compiled = chunks.compiled(_rnn_backward)
+
+
 def _rnn_backward_run(
     dh_seq: tf.Tensor, dh_last: tf.Tensor, u: tf.Tensor, h_seq: tf.Tensor, mask: tf.Tensor | None
 ) -> tuple[tf.Tensor, tf.Tensor]:
     """:func:`_rnn_backward` over the whole sequence, or over chunks of steps when lengths
     change (:mod:`lstmkit.chunks`; the forward loop is not compiled)."""
     if not chunks.applies(h_seq):
-        return _rnn_backward(dh_seq, dh_last, u, h_seq, mask)
+        return _rnn_backward_compiled(dh_seq, dh_last, u, h_seq, mask)
 
     def run(sequences: list, chunk_mask: tf.Tensor, carry: tuple) -> tuple:
-        dz, dh = _rnn_backward(sequences[0], *carry, u, sequences[1], chunk_mask)
+        dz, dh = _rnn_backward_compiled(sequences[0], *carry, u, sequences[1], chunk_mask)
         return [dz], (dh,)
 
     (dz_seq,), (dh0,) = chunks.over_chunks(

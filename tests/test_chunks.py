@@ -75,7 +75,7 @@ def test_changing_lengths_equal_keras_and_compile_only_chunks(ours_cls, keras_cl
     length equals Keras (outputs and gradients), and the compiled loops only ever see CHUNK
     steps."""
     seen = []
-    for name in ("_lstm_forward_compiled", "_lstm_backward", "_rnn_backward"):
+    for name in ("_lstm_forward_compiled", "_lstm_backward_compiled", "_rnn_backward_compiled"):
         original = getattr(recurrence, name)
 
         def spy(*args, original=original):

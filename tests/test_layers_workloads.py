@@ -340,3 +340,29 @@ def test_masked_training_step_equals_keras_on_the_fused_loop(
     assert calls and all(a[1] is not None for a in calls)  # the fused core, with a mask
     for a, b in zip(tf.nest.flatten(got), tf.nest.flatten(expected), strict=True):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=ATOL)
+
+
+# -- 6. no warnings of lstmkit's own making ------------------------------------------------------
+def test_many_layers_and_shapes_eagerly_log_no_retracing_warning():
+    """Keras' layers log nothing here; lstmkit's must not either (each shape is compiled once,
+    as XLA needs, which is not the avoidable retracing TensorFlow warns about)."""
+    import logging
+
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = tf.get_logger()
+    logger.addHandler(handler)
+    try:
+        for k in range(7):
+            x = inputs(seed=k, batch=2 + k, steps=5 + k)
+            for cls in (lstmkit.LSTM, lstmkit.SimpleRNN):
+                layer = cls(3 + k, return_sequences=bool(k % 2))
+                with tf.GradientTape() as tape:
+                    y = layer(x)
+                tape.gradient(y, layer.trainable_weights)
+                tf.function(layer)(x)
+    finally:
+        logger.removeHandler(handler)
+    messages = [r.getMessage() for r in records if r.levelno >= logging.WARNING]
+    assert not [m for m in messages if "retracing" in m], messages
