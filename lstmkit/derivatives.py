@@ -1,8 +1,8 @@
 """Which derivatives are being taken, and how lstmkit's fused loops stay differentiable.
 
-The fused paths of :mod:`lstmkit.recurrence` run compiled (XLA) loops with a hand-derived
-backward pass attached by ``tf.custom_gradient``. That is exact and fast for what ``fit`` asks:
-one tape, first-order reverse mode. Other derivatives need more:
+The fused loops (:mod:`lstmkit.fused_lstm`, :mod:`lstmkit.fused_rnn`) are compiled (XLA), with
+a hand-derived backward pass attached by ``tf.custom_gradient``. That is exact and fast for what
+``fit`` asks: one tape, first-order reverse mode. Other derivatives need more:
 
 - a gradient of a gradient (nested tapes: gradient penalties, Hessian-vector products) and
   forward mode (``tf.autodiff.ForwardAccumulator``) recorded while the layer runs: the layer
@@ -41,7 +41,7 @@ def forward_mode_in_graph(tensors: Sequence[Any]) -> bool:
     """Whether a ``tf.autodiff.ForwardAccumulator`` watches ``tensors`` while a graph is built.
     TensorFlow cannot push tangents through a ``tf.while_loop`` over TensorArrays in a graph
     (``keras.layers.LSTM`` raises a TypeError there), so
-    :func:`lstmkit.recurrence.recurrence` then unrolls."""
+    :func:`lstmkit.loop.recurrence` then unrolls."""
     return (
         not tf.executing_eagerly()
         and record.could_possibly_record()

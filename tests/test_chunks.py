@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 
 import lstmkit
-from lstmkit import chunks, recurrence
+from lstmkit import chunks, fused_lstm, fused_rnn
 
 BATCH, FEATURES, UNITS = 3, 4, 5
 LENGTHS = [1, 7, chunks.CHUNK, chunks.CHUNK + 1, 2 * chunks.CHUNK + 5]
@@ -44,14 +44,14 @@ def test_chunked_lstm_loops_equal_one_loop(steps, masked):
     h0, c0 = _random((BATCH, UNITS), 2), _random((BATCH, UNITS), 3)
     u = _random((UNITS, 4 * UNITS), 4)
     mask = _mask(steps, 5) if masked else None
-    saved = recurrence._LSTM_SAVED
-    whole = recurrence._lstm_forward_compiled(projected, h0, c0, u, saved, mask)
-    chunked = recurrence._lstm_forward_run(projected, h0, c0, u, saved, mask)  # eagerly: chunks
+    saved = fused_lstm._LSTM_SAVED
+    whole = fused_lstm._lstm_forward_compiled(projected, h0, c0, u, saved, mask)
+    chunked = fused_lstm._lstm_forward_run(projected, h0, c0, u, saved, mask)  # eagerly: chunks
     for name in ("h", "c", *saved):
         np.testing.assert_allclose(chunked[name], whole[name], atol=1e-6, err_msg=name)
     dh_seq, dh, dc = _random((steps, BATCH, UNITS), 6), _random((BATCH, UNITS), 7), h0
-    expected = recurrence._lstm_backward(dh_seq, dh, dc, u, whole["factors"], mask)
-    got = recurrence._lstm_backward_run(dh_seq, dh, dc, u, whole["factors"], mask)
+    expected = fused_lstm._lstm_backward(dh_seq, dh, dc, u, whole["factors"], mask)
+    got = fused_lstm._lstm_backward_run(dh_seq, dh, dc, u, whole["factors"], mask)
     for a, b in zip(got, expected, strict=True):
         np.testing.assert_allclose(a, b, atol=1e-5)
 
@@ -59,11 +59,11 @@ def test_chunked_lstm_loops_equal_one_loop(steps, masked):
 @pytest.mark.parametrize("steps", LENGTHS)
 def test_chunked_rnn_backward_equals_one_loop(steps):
     projected, u = _random((steps, BATCH, UNITS), 1), _random((UNITS, UNITS), 2)
-    h_seq = recurrence._rnn_forward(projected, _random((BATCH, UNITS), 3), u, True)["hs"]
+    h_seq = fused_rnn._rnn_forward(projected, _random((BATCH, UNITS), 3), u, True)["hs"]
     dh_seq, dh = _random((steps, BATCH, UNITS), 4), _random((BATCH, UNITS), 5)
     mask = _mask(steps, 6)
-    expected = recurrence._rnn_backward(dh_seq, dh, u, h_seq, mask)
-    got = recurrence._rnn_backward_run(dh_seq, dh, u, h_seq, mask)
+    expected = fused_rnn._rnn_backward(dh_seq, dh, u, h_seq, mask)
+    got = fused_rnn._rnn_backward_run(dh_seq, dh, u, h_seq, mask)
     for a, b in zip(got, expected, strict=True):
         np.testing.assert_allclose(a, b, atol=1e-5)
 
@@ -75,14 +75,16 @@ def test_changing_lengths_equal_keras_and_compile_only_chunks(ours_cls, keras_cl
     length equals Keras (outputs and gradients), and the compiled loops only ever see CHUNK
     steps."""
     seen = []
-    for name in ("_lstm_forward_compiled", "_lstm_backward_compiled", "_rnn_backward_compiled"):
-        original = getattr(recurrence, name)
+    compiled = [(fused_lstm, "_lstm_forward_compiled"), (fused_lstm, "_lstm_backward_compiled"),
+                (fused_rnn, "_rnn_backward_compiled")]
+    for module, name in compiled:
+        original = getattr(module, name)
 
         def spy(*args, original=original):
             seen.append(args[0].shape[0])
             return original(*args)
 
-        monkeypatch.setattr(recurrence, name, spy)
+        monkeypatch.setattr(module, name, spy)
     ours, ref = ours_cls(UNITS, return_sequences=True), keras_cls(UNITS, return_sequences=True)
     for layer in (ours, ref):
         layer.build((None, None, FEATURES))

@@ -18,7 +18,7 @@ import pytest
 import tensorflow as tf
 
 import lstmkit
-from lstmkit import recurrence
+from lstmkit import fused_lstm, fused_rnn, recurrence
 
 BATCH, STEPS, FEATURES, UNITS = 3, 5, 4, 6
 
@@ -91,7 +91,7 @@ def lstm_core_inputs(dtype, steps=STEPS, batch=BATCH, units=UNITS):
 
 def lstm_autodiff(projected, h0, c0, u):
     """The same forward loop, differentiated by TensorFlow (no custom gradient)."""
-    run_ = recurrence._lstm_forward(projected, h0, c0, u, ("hs",))
+    run_ = fused_lstm._lstm_forward(projected, h0, c0, u, ("hs",))
     return run_["hs"], run_["h"], run_["c"]
 
 
@@ -104,7 +104,7 @@ def rnn_core_inputs(dtype, steps=STEPS, batch=BATCH, units=UNITS):
 
 
 def rnn_autodiff(projected, h0, u):
-    run_ = recurrence._rnn_forward(projected, h0, u, True)
+    run_ = fused_rnn._rnn_forward(projected, h0, u, True)
     return run_["hs"], run_["h"]
 
 
@@ -322,10 +322,10 @@ def test_forward_keeps_only_what_is_needed():
     """Without a tape the LSTM forward loop stacks nothing (or only h); with one, everything
     the backward pass reads."""
     projected, h0, c0, u = lstm_core_inputs("float32")
-    lean = recurrence._lstm_forward(projected, h0, c0, u, ())
+    lean = fused_lstm._lstm_forward(projected, h0, c0, u, ())
     assert set(lean) == {"h", "c"}
-    full = recurrence._lstm_forward(projected, h0, c0, u, recurrence._LSTM_SAVED)
-    assert set(full) == {"h", "c", *recurrence._LSTM_SAVED}
+    full = fused_lstm._lstm_forward(projected, h0, c0, u, fused_lstm._LSTM_SAVED)
+    assert set(full) == {"h", "c", *fused_lstm._LSTM_SAVED}
     np.testing.assert_allclose(full["hs"][-1], lean["h"], atol=1e-6)
     assert full["factors"].shape == (STEPS, BATCH, 6 * UNITS)
 
@@ -340,7 +340,7 @@ def test_gate_activations_are_sigmoid_sigmoid_tanh_sigmoid(dtype, atol):
     blocks = np.split(z, 4, axis=-1)
     expected = [tf.sigmoid(blocks[0]), tf.sigmoid(blocks[1]), tf.tanh(blocks[2]),
                 tf.sigmoid(blocks[3])]
-    got = recurrence._gate_activations(tf.constant(z))
+    got = fused_lstm._gate_activations(tf.constant(z))
     for name, a, b in zip("ifgo", got, expected, strict=True):
         np.testing.assert_allclose(a, b, atol=atol, rtol=0, err_msg=name)
 
