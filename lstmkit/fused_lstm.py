@@ -192,18 +192,26 @@ def _lstm_forward_run(
     mask: tf.Tensor | None,
 ) -> dict[str, tf.Tensor]:
     """:func:`_lstm_forward_compiled` over the whole sequence, or over chunks of steps when
-    lengths change (:mod:`lstmkit.chunks`)."""
-    if not chunks.applies(projected):
-        return _lstm_forward_compiled(projected, h0, c0, u, keep, mask)
-    units = u.shape[0]
+    lengths change (:mod:`lstmkit.chunks`), with every static dimension the inputs give (a
+    compiled function may reuse a trace made for less specific shapes)."""
+    steps, batch, units = projected.shape[0], projected.shape[1], u.shape[0]
     widths = {"hs": units, "factors": 6 * units}
+    if chunks.applies(projected):
 
-    def run(sequences: list, chunk_mask: tf.Tensor, carry: tuple) -> tuple:
-        out = _lstm_forward_compiled(sequences[0], *carry, u, keep, chunk_mask)
-        return [out[name] for name in keep], (out["h"], out["c"])
+        def run(sequences: list, chunk_mask: tf.Tensor, carry: tuple) -> tuple:
+            out = _lstm_forward_compiled(sequences[0], *carry, u, keep, chunk_mask)
+            return [out[name] for name in keep], (out["h"], out["c"])
 
-    kept, (h, c) = chunks.over_chunks(run, [projected], mask, (h0, c0), [widths[n] for n in keep])
-    return {"h": h, "c": c, **dict(zip(keep, kept, strict=True))}
+        widths_kept = [widths[n] for n in keep]
+        kept, (h, c) = chunks.over_chunks(run, [projected], mask, (h0, c0), widths_kept)
+        out = {"h": h, "c": c, **dict(zip(keep, kept, strict=True))}
+    else:
+        out = _lstm_forward_compiled(projected, h0, c0, u, keep, mask)
+    out["h"].set_shape(h0.shape)
+    out["c"].set_shape(c0.shape)
+    for name in keep:
+        out[name].set_shape((steps, batch, widths[name]))
+    return out
 
 
 def _lstm_backward_run(
@@ -214,17 +222,24 @@ def _lstm_backward_run(
     factors: tf.Tensor,
     mask: tf.Tensor | None,
 ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-    """:func:`_lstm_backward` over the whole sequence, or over chunks as the forward pass."""
-    if not chunks.applies(factors):
-        return _lstm_backward_compiled(dh_seq, dh_last, dc_last, u, factors, mask)
+    """:func:`_lstm_backward` over the whole sequence, or over chunks as the forward pass;
+    static shapes as in :func:`_lstm_forward_run`."""
+    if chunks.applies(factors):
 
-    def run(sequences: list, chunk_mask: tf.Tensor, carry: tuple) -> tuple:
-        dz, dh, dc = _lstm_backward_compiled(sequences[0], *carry, u, sequences[1], chunk_mask)
-        return [dz], (dh, dc)
+        def run(sequences: list, chunk_mask: tf.Tensor, carry: tuple) -> tuple:
+            dz, dh, dc = _lstm_backward_compiled(
+                sequences[0], *carry, u, sequences[1], chunk_mask
+            )
+            return [dz], (dh, dc)
 
-    (dz_seq,), (dh0, dc0) = chunks.over_chunks(
-        run, [dh_seq, factors], mask, (dh_last, dc_last), [u.shape[1]], reverse=True
-    )
+        (dz_seq,), (dh0, dc0) = chunks.over_chunks(
+            run, [dh_seq, factors], mask, (dh_last, dc_last), [u.shape[1]], reverse=True
+        )
+    else:
+        dz_seq, dh0, dc0 = _lstm_backward_compiled(dh_seq, dh_last, dc_last, u, factors, mask)
+    dz_seq.set_shape((*dh_seq.shape[:2], u.shape[1]))
+    dh0.set_shape(dh_last.shape)
+    dc0.set_shape(dc_last.shape)
     return dz_seq, dh0, dc0
 
 

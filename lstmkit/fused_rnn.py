@@ -93,17 +93,22 @@ def _rnn_backward_run(
     dh_seq: tf.Tensor, dh_last: tf.Tensor, u: tf.Tensor, h_seq: tf.Tensor, mask: tf.Tensor | None
 ) -> tuple[tf.Tensor, tf.Tensor]:
     """:func:`_rnn_backward` over the whole sequence, or over chunks of steps when lengths
-    change (:mod:`lstmkit.chunks`; the forward loop is not compiled)."""
-    if not chunks.applies(h_seq):
-        return _rnn_backward_compiled(dh_seq, dh_last, u, h_seq, mask)
+    change (:mod:`lstmkit.chunks`; the forward loop is not compiled), with every static
+    dimension the inputs give (a compiled function may reuse a trace made for less specific
+    shapes)."""
+    if chunks.applies(h_seq):
 
-    def run(sequences: list, chunk_mask: tf.Tensor, carry: tuple) -> tuple:
-        dz, dh = _rnn_backward_compiled(sequences[0], *carry, u, sequences[1], chunk_mask)
-        return [dz], (dh,)
+        def run(sequences: list, chunk_mask: tf.Tensor, carry: tuple) -> tuple:
+            dz, dh = _rnn_backward_compiled(sequences[0], *carry, u, sequences[1], chunk_mask)
+            return [dz], (dh,)
 
-    (dz_seq,), (dh0,) = chunks.over_chunks(
-        run, [dh_seq, h_seq], mask, (dh_last,), [u.shape[1]], reverse=True
-    )
+        (dz_seq,), (dh0,) = chunks.over_chunks(
+            run, [dh_seq, h_seq], mask, (dh_last,), [u.shape[1]], reverse=True
+        )
+    else:
+        dz_seq, dh0 = _rnn_backward_compiled(dh_seq, dh_last, u, h_seq, mask)
+    dz_seq.set_shape(h_seq.shape)
+    dh0.set_shape(dh_last.shape)
     return dz_seq, dh0
 
 

@@ -143,6 +143,33 @@ def test_custom_gradient_equals_autodiff(kind, return_sequences):
 
 
 @pytest.mark.parametrize("kind", CORES)
+@pytest.mark.parametrize("return_sequences", [True, False])
+def test_static_shapes_survive_a_more_general_trace(kind, return_sequences):
+    """The compiled loops may reuse a trace made for unknown batch sizes; the cores' outputs and
+    gradients still carry every static dimension of their inputs."""
+    make_core, _, make_inputs = CORES[kind]
+    inputs = make_inputs("float32")
+    core = make_core(return_sequences)
+
+    def general(x):  # an unknown batch: P (time, None, width), states (None, units)
+        return tf.TensorSpec([*x.shape[:-2], None, x.shape[-1]], x.dtype)
+
+    specs = [*map(general, inputs[:-1]), tf.TensorSpec(inputs[-1].shape, inputs[-1].dtype)]
+    tf.function(lambda *xs: core(*xs)).get_concrete_function(*specs)
+    shapes = []
+
+    @tf.function
+    def specific(*xs):
+        outputs = core(*xs)
+        grads = tf.gradients(sum(tf.reduce_sum(o) for o in outputs), list(xs))
+        shapes.extend(t.shape for t in (*outputs, *grads))
+        return outputs
+
+    specific.get_concrete_function(*inputs)
+    assert shapes and all(shape.is_fully_defined() for shape in shapes), shapes
+
+
+@pytest.mark.parametrize("kind", CORES)
 def test_custom_gradient_equals_finite_differences(kind):
     """float64, central differences: the whole Jacobian of every output w.r.t. every input."""
     make_core, _, make_inputs = CORES[kind]
