@@ -187,3 +187,39 @@ def test_true_raises_when_the_backend_cannot_run_cudnn(monkeypatch):
     lstmkit.LSTM(UNITS)(X)  # 'auto' falls back
     with pytest.raises(ValueError, match="could not run the cuDNN kernel"):
         lstmkit.LSTM(UNITS, use_cudnn=True)(X)
+
+
+# -- Bidirectional on a GPU ------------------------------------------------------------------
+def test_keras_has_no_fused_bidirectional_lstm_on_tensorflow():
+    """Keras 3.15's ``Bidirectional`` tries ``backend.bidirectional_lstm`` first (one cuDNN call
+    for both directions) only for ``keras.layers.LSTM``; on the TensorFlow backend that call
+    always raises NotImplementedError, so Keras runs one cuDNN call per direction. When a Keras
+    release implements it for TensorFlow this test fails: lstmkit must then take part."""
+    with pytest.raises(NotImplementedError):
+        keras_backend.bidirectional_lstm(X, None, None, None, None)
+
+
+@pytest.mark.parametrize("mask", [None, np.array([[1, 1, 1, 0], [1, 1, 0, 0]], bool)])
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_bidirectional_reaches_cudnn_as_keras_does(monkeypatch, mask, return_sequences):
+    """On a (faked) GPU, ``Bidirectional(lstmkit.LSTM)`` makes the very backend calls that
+    ``Bidirectional(keras.layers.LSTM)`` makes: one cuDNN call per direction, same inputs."""
+    monkeypatch.setattr(lstmkit_layers, "gpu_available", lambda: True)
+
+    def record(calls):
+        def fake_lstm(inputs, h0, c0, mask, return_sequences, go_backwards, **weights):
+            calls.append((np.asarray(inputs).tobytes(), None if mask is None
+                          else np.asarray(mask).tobytes(), return_sequences, go_backwards))
+            steps = inputs.shape[1] if return_sequences else 1
+            return h0, tf.zeros((inputs.shape[0], steps, UNITS)), [h0, c0]
+        return fake_lstm
+
+    seen = {}
+    for name, cls in (("keras", keras.layers.LSTM), ("lstmkit", lstmkit.LSTM)):
+        seen[name] = []
+        monkeypatch.setattr(keras_backend, "lstm", record(seen[name]))
+        wrapper = keras.layers.Bidirectional(cls(UNITS, return_sequences=return_sequences))
+        out = wrapper(X, mask=mask)
+        assert out.shape == ((2, 4, 2 * UNITS) if return_sequences else (2, 2 * UNITS))
+    assert [call[-1] for call in seen["keras"]] == [False, True]  # forward, then backward
+    assert seen["lstmkit"] == seen["keras"]
