@@ -1,5 +1,5 @@
-r"""The fused simple RNN loop: :math:`h_t = \tanh(P_t + h_{t-1} U)` with a backward pass through
-time derived by hand (compiled with XLA) and attached with ``tf.custom_gradient``
+r"""The fused simple RNN loop: :math:`h_t = \tanh(P_t + h_{t-1} U)` compiled with XLA, with a
+backward pass through time derived by hand (compiled too) and attached with ``tf.custom_gradient``
 (:func:`_fused_rnn_core`); masks and changing lengths as in :mod:`lstmkit.fused_lstm`.
 """
 
@@ -27,7 +27,8 @@ def _rnn_forward(
     mask: tf.Tensor | None = None,
 ) -> dict[str, tf.Tensor]:
     r""":math:`h_t = \tanh(P_t + h_{t-1} U)`, or :math:`h_{t-1}` at a masked step (``mask``
-    as in :func:`_lstm_forward`); ``{"h": h_T}`` and, if asked, ``"hs"``."""
+    as in :func:`_lstm_forward`); ``{"h": h_T}`` and, if asked, ``"hs"``. Called compiled, as
+    :func:`_rnn_forward_compiled`."""
     steps = _steps(projected)
     inputs_ta = tf.TensorArray(projected.dtype, size=steps).unstack(projected)
     element_shape = (projected.shape[1], u.shape[0])
@@ -86,14 +87,37 @@ def _rnn_backward(
     return dz_ta.stack(), dh0
 
 
+_rnn_forward_compiled = chunks.compiled(_rnn_forward)
 _rnn_backward_compiled = chunks.compiled(_rnn_backward)
+
+
+def _rnn_forward_run(
+    projected: tf.Tensor, h0: tf.Tensor, u: tf.Tensor, keep_sequence: bool, mask: tf.Tensor | None
+) -> dict[str, tf.Tensor]:
+    """:func:`_rnn_forward_compiled` over the whole sequence, or over chunks of steps when
+    lengths change (:mod:`lstmkit.chunks`), with every static dimension the inputs give."""
+    if chunks.applies(projected):
+
+        def run(sequences: list, chunk_mask: tf.Tensor, carry: tuple) -> tuple:
+            out = _rnn_forward_compiled(sequences[0], *carry, u, keep_sequence, chunk_mask)
+            return ([out["hs"]] if keep_sequence else []), (out["h"],)
+
+        widths = [u.shape[0]] if keep_sequence else []
+        kept, (h,) = chunks.over_chunks(run, [projected], mask, (h0,), widths)
+        out = {"h": h, **({"hs": kept[0]} if keep_sequence else {})}
+    else:
+        out = _rnn_forward_compiled(projected, h0, u, keep_sequence, mask)
+    out["h"].set_shape(h0.shape)
+    if keep_sequence:
+        out["hs"].set_shape((*projected.shape[:2], u.shape[0]))
+    return out
 
 
 def _rnn_backward_run(
     dh_seq: tf.Tensor, dh_last: tf.Tensor, u: tf.Tensor, h_seq: tf.Tensor, mask: tf.Tensor | None
 ) -> tuple[tf.Tensor, tf.Tensor]:
     """:func:`_rnn_backward` over the whole sequence, or over chunks of steps when lengths
-    change (:mod:`lstmkit.chunks`; the forward loop is not compiled), with every static
+    change (:mod:`lstmkit.chunks`), as the forward pass, with every static
     dimension the inputs give (a compiled function may reuse a trace made for less specific
     shapes)."""
     if chunks.applies(h_seq):
@@ -120,13 +144,13 @@ def _fused_rnn_core(return_sequences: bool, mask: tf.Tensor | None = None) -> Ca
     @tf.custom_gradient
     def core(projected: tf.Tensor, h0: tf.Tensor, u: tf.Tensor) -> tuple:
         wanted = gradient_wanted()
-        run = opaque(_rnn_forward, (projected, h0, u), wanted or return_sequences, mask)
+        run = opaque(_rnn_forward_run, (projected, h0, u), wanted or return_sequences, mask)
         outputs = (run["hs"], run["h"]) if return_sequences else (run["h"],)
 
         def backward(
             projected: tf.Tensor, h0: tf.Tensor, u: tf.Tensor, *upstream: tf.Tensor
         ) -> list[tf.Tensor]:
-            h_seq = run["hs"] if wanted else _rnn_forward(projected, h0, u, True, mask)["hs"]
+            h_seq = run["hs"] if wanted else _rnn_forward_run(projected, h0, u, True, mask)["hs"]
             dh_seq = upstream[0] if return_sequences else tf.zeros_like(h_seq)
             dz_seq, dh0 = _rnn_backward_run(dh_seq, upstream[-1], u, h_seq, mask)
             return [dz_seq, dh0, _recurrent_kernel_gradient(h0, h_seq, dz_seq)]

@@ -37,6 +37,10 @@ __all__ = ["lstm", "project_inputs", "recurrence", "simple_rnn"]
 
 
 _FUSED_DTYPES = (tf.float32, tf.float64)
+# Half-precision computations (``mixed_float16``, ``mixed_bfloat16``) run the fused loop in
+# float32 and return their results in the half type: on a CPU, half-precision arithmetic is
+# emulated and slower than float32, and the float32 loop is at least as accurate.
+_WIDENED_DTYPES = (tf.float16, tf.bfloat16)
 
 
 def _standard_lstm(gates: Callable) -> bool:
@@ -49,11 +53,28 @@ def _standard_lstm(gates: Callable) -> bool:
 
 
 def _fused_applies(inputs: Any, options: dict, differentiated: Sequence[Any] = ()) -> bool:
-    """A float32/float64 computation (mixed precision takes the readable path) and first-order
-    reverse-mode gradients at most (:func:`autodiff_needed`); masks ride on the fused path."""
-    return tf.as_dtype(inputs.dtype) in _FUSED_DTYPES and not autodiff_needed(
-        [inputs, *differentiated]
+    """A floating-point computation and first-order reverse-mode gradients at most
+    (:func:`autodiff_needed`); masks ride on the fused path."""
+    return tf.as_dtype(inputs.dtype) in (*_FUSED_DTYPES, *_WIDENED_DTYPES) and not (
+        autodiff_needed([inputs, *differentiated])
     )
+
+
+def _widened(fused: Callable) -> Callable:
+    """``fused(inputs, initial_state, weights, dropout_mask, options)`` computed in float32
+    when ``inputs`` is half precision, its results cast back to the inputs' dtype (the casts
+    are differentiable, so the gradients follow); other dtypes unchanged."""
+
+    def run(inputs: tf.Tensor, initial_state: Sequence[Any], weights: tuple, dropout_mask: Any,
+            options: dict) -> tuple:
+        dtype = tf.as_dtype(inputs.dtype)
+        if dtype not in _WIDENED_DTYPES:
+            return fused(inputs, initial_state, weights, dropout_mask, options)
+        wide = [tf.cast(s, tf.float32) for s in initial_state]
+        result = fused(tf.cast(inputs, tf.float32), wide, weights, dropout_mask, options)
+        return tf.nest.map_structure(lambda t: tf.cast(t, dtype), result)
+
+    return run
 
 
 def _outputs(h_seq: tf.Tensor | None, h: tf.Tensor) -> tf.Tensor:
@@ -240,7 +261,8 @@ def lstm(
     differentiated = [*initial_state, kernel, recurrent_kernel, bias]
     if _standard_lstm(gates) and _fused_applies(inputs, options, differentiated):
         weights = (kernel, recurrent_kernel, bias)
-        return _fused(_fused_lstm_core, inputs, initial_state, weights, dropout_mask, options)
+        fused = _widened(lambda *args: _fused(_fused_lstm_core, *args))
+        return fused(inputs, initial_state, weights, dropout_mask, options)
 
     projected = project_inputs(inputs, kernel, bias, dropout_mask)
     u = tf.cast(recurrent_kernel, projected.dtype)
@@ -274,7 +296,8 @@ def simple_rnn(
     differentiated = [*initial_state, kernel, recurrent_kernel, bias]
     if activation is activations.tanh and _fused_applies(inputs, options, differentiated):
         weights = (kernel, recurrent_kernel, bias)
-        return _fused(_fused_rnn_core, inputs, initial_state, weights, dropout_mask, options)
+        fused = _widened(lambda *args: _fused(_fused_rnn_core, *args))
+        return fused(inputs, initial_state, weights, dropout_mask, options)
 
     projected = project_inputs(inputs, kernel, bias, dropout_mask)
     u = tf.cast(recurrent_kernel, projected.dtype)

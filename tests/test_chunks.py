@@ -76,7 +76,7 @@ def test_changing_lengths_equal_keras_and_compile_only_chunks(ours_cls, keras_cl
     steps."""
     seen = []
     compiled = [(fused_lstm, "_lstm_forward_compiled"), (fused_lstm, "_lstm_backward_compiled"),
-                (fused_rnn, "_rnn_backward_compiled")]
+                (fused_rnn, "_rnn_forward_compiled"), (fused_rnn, "_rnn_backward_compiled")]
     for module, name in compiled:
         original = getattr(module, name)
 
@@ -105,5 +105,7 @@ def test_changing_lengths_equal_keras_and_compile_only_chunks(ours_cls, keras_cl
         mask = tf.constant(np.arange(steps)[None, :] < np.array([[steps], [steps - 3], [2]]))
         got, expected = compiled(x, mask), step(ref, x, mask)
         for a, b in zip(tf.nest.flatten(got), tf.nest.flatten(expected), strict=True):
-            np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-5)
+            # float32 tolerance relative to the largest value (weight gradients reach ~15)
+            atol = 1e-5 * max(1.0, float(np.abs(b).max()))
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=atol)
     assert seen and set(seen) == {chunks.CHUNK}

@@ -297,8 +297,8 @@ def spy(monkeypatch, name):
         ({}, None, "float64", True),
         ({"implementation": 1}, None, "float32", True),
         ({}, "mask", "float32", True),  # masks ride on the fused loop
-        ({}, "mask", "float16", False),
-        ({}, None, "float16", False),
+        ({}, "mask", "float16", True),  # half precision: the fused loop in float32
+        ({}, None, "float16", True),
         ({"activation": "relu"}, None, "float32", False),
         ({"recurrent_activation": "hard_sigmoid"}, None, "float32", False),
         ({"activation": lambda z: tf.tanh(z)}, None, "float32", False),  # not Keras' own tanh
@@ -547,3 +547,22 @@ def test_sharded_layers_equal_keras_in_a_training_step(monkeypatch, layer, retur
     assert len(loops) == 4
     assert_all_close(got[0], expected[0], 1e-5, "outputs")
     assert_all_close(got[1], expected[1], 1e-5, "gradients")
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_precision_runs_the_float32_loop(dtype):
+    """A half-precision sequence (``mixed_float16``, ``mixed_bfloat16``) gets the float32 fused
+    loop's results, rounded to its dtype, and gradients in its dtype."""
+    cell = lstm_cell()
+    x = random((BATCH, STEPS, FEATURES), 1)
+    states = [tf.zeros((BATCH, UNITS))] * 2
+    args = (cell.kernel, cell.recurrent_kernel, cell.bias, cell.gate_update)
+    half = tf.cast(x, dtype)
+    with tf.GradientTape() as tape:
+        tape.watch(half)
+        last, outputs, (h, c) = recurrence.lstm(half, [tf.cast(s, dtype) for s in states], *args)
+    wide = recurrence.lstm(tf.cast(half, tf.float32), states, *args)
+    for got, want in zip((last, outputs, h, c), (wide[0], wide[1], *wide[2]), strict=True):
+        assert got.dtype == tf.as_dtype(dtype)
+        np.testing.assert_array_equal(got.numpy(), tf.cast(want, dtype).numpy())
+    assert tape.gradient(outputs, half).dtype == tf.as_dtype(dtype)
