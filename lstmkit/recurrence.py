@@ -3,7 +3,8 @@ which loop runs, on how many batch shards.
 
 :func:`lstm` and :func:`simple_rnn` run the *readable* loop of :mod:`lstmkit.loop`
 (:func:`recurrence`, any configuration) or, for the common one (Keras' tanh and sigmoid,
-float32 or float64, masked or not, first-order gradients), the *fused* loops of
+any float dtype — half precision computed in float32 —, masked or not, first-order
+gradients), the *fused* loops of
 :mod:`lstmkit.fused_lstm` and :mod:`lstmkit.fused_rnn`: compiled with XLA, with backward passes
 derived by hand, faster than the readable loop most of all at small batches (``lstmkit bench``
 compares both with Keras). Both compute the same function.
@@ -239,7 +240,8 @@ def lstm(
         z_g, z_o, c_{t-1})
 
     The *fused* path runs when ``gates`` is the ``gate_update`` of a cell with Keras' tanh and
-    sigmoid, the dtype is float32 or float64 and at most first-order reverse-mode gradients are
+    sigmoid, the dtype is a float (float16 and bfloat16 computed in float32, see
+    :func:`_widened`) and at most first-order reverse-mode gradients are
     taken (masked or not): the compiled loop of :mod:`lstmkit.fused_lstm` with its hand-derived
     backward pass, in a ``tf.function`` on a CPU once per batch shard, side by side
     (:func:`_side_by_side`). Otherwise the readable path:
@@ -289,7 +291,7 @@ def simple_rnn(
     r"""A simple RNN over a whole sequence: :math:`h_t = \phi(P_t + h_{t-1} U)`.
 
     Arguments as in :func:`lstm`, with ``initial_state = [h0]`` and the cell's ``activation``
-    :math:`\phi`. With Keras' tanh and float32/float64 (masked or not), the fused path runs
+    :math:`\phi`. With Keras' tanh and a float dtype (masked or not), the fused path runs
     (:mod:`lstmkit.fused_rnn`, on batch shards as in :func:`lstm`).
     Returns ``(last_output, outputs, [h])``.
     """
