@@ -105,3 +105,16 @@ def test_readme_examples_run_and_hold():
     strategy, model = namespace["strategy"], namespace["model"]  # "Scaling out"
     assert model.distribute_strategy is strategy and strategy.num_replicas_in_sync >= 1
     assert isinstance(model.layers[0], namespace["lstmkit"].LSTM)
+
+
+def test_package_discovery_finds_every_subpackage():
+    """A non-editable install ships lstmkit's subpackages (lstmkit.exercises...): pyproject's
+    package discovery finds every folder of lstmkit/ that has an __init__.py."""
+    from setuptools import find_packages
+
+    find = _pyproject()["tool"]["setuptools"]["packages"]["find"]
+    found = set(find_packages(str(ROOT), include=find["include"]))
+    packages = {".".join(p.relative_to(ROOT).parent.parts)
+                for p in (ROOT / "lstmkit").rglob("__init__.py")}
+    assert "lstmkit.exercises" in packages
+    assert packages <= found, sorted(packages - found)

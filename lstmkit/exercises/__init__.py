@@ -1,0 +1,60 @@
+"""Self-checking exercises for the course notebooks.
+
+Each exercise in a notebook has a stub cell where the learner writes a function and a cell that
+calls a checker from this package. A checker runs the learner's function on a few random inputs,
+compares it with a reference, and returns a :class:`CheckResult`: a pass, or a hint naming the
+most likely mistake (wrong shape, wrong gate order, forgot the bias...). A checker never raises
+for a wrong answer, so a notebook always runs top to bottom; in a notebook the result displays as
+its one-line message.
+
+The checking framework (:class:`CheckResult`, :class:`Mistake`, :func:`check_function`,
+:func:`check_answer`) is in :mod:`~lstmkit.exercises.framework`; each notebook's checkers are in
+their own module:
+
+========  ===========================================  ====================================
+notebook  module                                       checkers
+========  ===========================================  ====================================
+00        :mod:`~lstmkit.exercises.tour`               shapes of a layer's outputs, weights
+01        :mod:`~lstmkit.exercises.rnn_cell`           the simple RNN step, unroll, Jacobian
+02        :mod:`~lstmkit.exercises.lstm_cell`          the LSTM step, forget bias, PyTorch
+03        :mod:`~lstmkit.exercises.driving`            driving a step, masking, last output
+04        :mod:`~lstmkit.exercises.stacking`           parameter counts of layers and stacks
+05        :mod:`~lstmkit.exercises.speed`              cuDNN's masks, an LSTM's FLOPs
+06        :mod:`~lstmkit.exercises.real_data`          windows, standardisation
+07        :mod:`~lstmkit.exercises.bptt`               one LSTM step backwards
+========  ===========================================  ====================================
+
+This package re-exports every public name of those modules, so notebooks write
+``from lstmkit.exercises import check_drive`` or ``ex.check_rnn_step``. To add a checker, put it
+in its notebook's module and that module's ``__all__``.
+"""
+
+from lstmkit.exercises import (
+    bptt,
+    driving,
+    framework,
+    lstm_cell,
+    real_data,
+    rnn_cell,
+    speed,
+    stacking,
+    tour,
+)
+from lstmkit.exercises.bptt import *  # noqa: F403
+from lstmkit.exercises.driving import *  # noqa: F403
+from lstmkit.exercises.framework import *  # noqa: F403
+from lstmkit.exercises.framework import HINT as HINT
+from lstmkit.exercises.framework import PASS as PASS
+from lstmkit.exercises.framework import hint as hint
+from lstmkit.exercises.framework import passed as passed
+from lstmkit.exercises.lstm_cell import *  # noqa: F403
+from lstmkit.exercises.real_data import *  # noqa: F403
+from lstmkit.exercises.rnn_cell import *  # noqa: F403
+from lstmkit.exercises.speed import *  # noqa: F403
+from lstmkit.exercises.stacking import *  # noqa: F403
+from lstmkit.exercises.tour import *  # noqa: F403
+
+# The framework first, then the notebooks in order.
+_MODULES = (framework, tour, rnn_cell, lstm_cell, driving, stacking, speed, real_data, bptt)
+
+__all__ = [name for module in _MODULES for name in module.__all__]

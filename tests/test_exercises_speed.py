@@ -1,0 +1,69 @@
+"""The exercise checkers of notebook 05, lstmkit.exercises.speed: each accepts a right answer and,
+for every hint it gives, a wrong answer that makes that exact hint appear. A checker must never
+raise because of the learner's code."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from exercise_asserts import assert_hint, assert_pass
+
+from lstmkit import exercises as ex
+
+
+def _mask_ok(m):
+    lengths = m.sum(axis=1)
+    return (m == (np.arange(m.shape[1]) < lengths[:, None])).all(axis=1) & (lengths > 0)
+
+
+def test_cudnn_mask_right_answer():
+    assert_pass(ex.check_cudnn_mask(_mask_ok))
+    assert_pass(ex.check_cudnn_mask(
+        lambda m: np.array([r[0] and not np.any(np.diff(r.astype(int)) > 0) for r in m])))
+
+
+@pytest.mark.parametrize(
+    ("wrong", "fragment"),
+    [
+        (lambda m: (m == (np.arange(m.shape[1]) < m.sum(axis=1)[:, None])).all(axis=1),
+         "fully masked"),
+        (lambda m: m.any(axis=1), "must come first"),
+        (lambda m: bool(_mask_ok(m).all()), "one answer per sample"),
+        (lambda m: ~_mask_ok(m), "other way round"),
+        (lambda m: m[:, 0], "wrong values"),
+        (lambda m: None, "returned None"),
+    ],
+)
+def test_cudnn_mask_hints(wrong, fragment):
+    assert_hint(ex.check_cudnn_mask(wrong), fragment)
+
+
+def test_cudnn_mask_agrees_with_lstmkit_cudnn():
+    cudnn = pytest.importorskip("lstmkit.cudnn")
+    layer = pytest.importorskip("keras").layers.LSTM(2)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        mask = rng.random((1, 5)) < 0.7
+        assert bool(_mask_ok(mask)[0]) == (cudnn.cudnn_eligibility(layer, mask) == [])
+
+
+def _flops_ok(b, t, d, u):
+    return 2 * t * b * 4 * u * (d + u)
+
+
+def test_lstm_flops_right_answer():
+    assert_pass(ex.check_lstm_flops(_flops_ok))
+
+
+@pytest.mark.parametrize(
+    ("wrong", "fragment"),
+    [
+        (lambda b, t, d, u: t * b * 4 * u * (d + u), "2 B K N"),
+        (lambda b, t, d, u: 2 * t * b * u * (d + u), "4 * units"),
+        (lambda b, t, d, u: 2 * t * b * 4 * u * d, "recurrent product"),
+        (lambda b, t, d, u: 2 * b * 4 * u * (d + u), "one step"),
+        (lambda b, t, d, u: 3 * _flops_ok(b, t, d, u), "wrong values"),
+    ],
+)
+def test_lstm_flops_hints(wrong, fragment):
+    assert_hint(ex.check_lstm_flops(wrong), fragment)
