@@ -391,12 +391,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="fail a notebook whose cell runs longer (default: 600)")
 
 
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (perhaps under another user)."""
+    try:
+        os.kill(pid, 0)
+    except PermissionError:
+        return True
+    except (ProcessLookupError, OverflowError):
+        return False
+    return True
+
+
 def _staging_dir(run_dir: Path) -> Path:
-    """A new hidden folder beside ``run_dir`` for this run to be made in."""
+    """A new hidden folder beside ``run_dir`` for this run to be made in; the folders of runs
+    that were killed (their process is gone) are removed first."""
     run_dir.parent.mkdir(parents=True, exist_ok=True)
+    for stale in run_dir.parent.glob(f".{run_dir.name}.partial-*-*"):
+        pid = stale.name.rsplit("-", 2)[-2]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
     staging = run_dir.parent / f".{run_dir.name}.partial-{os.getpid()}-{secrets.token_hex(4)}"
     staging.mkdir()
     return staging
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM (``kill``, a CI timeout) ends the run as Ctrl-C does."""
+    raise KeyboardInterrupt
 
 
 def publish(staging: Path, run_dir: Path) -> None:
@@ -455,6 +476,8 @@ def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("PYTHONHASHSEED", "0")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     staging = _staging_dir(run_dir)
+    main_thread = threading.current_thread() is threading.main_thread()
+    on_term = signal.signal(signal.SIGTERM, _interrupt) if main_thread else None
     try:
         results = []
         with tqdm(selected, desc="report", unit="notebook", file=sys.stderr) as bar:
@@ -488,6 +511,9 @@ def run(args: argparse.Namespace) -> int:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, on_term)
     index = run_dir / "index.html"
     failed = [r for r in results if r.status != "ok"]
     print(f"{len(results) - len(failed)} ok, {len(failed)} failed: {index}")

@@ -198,6 +198,16 @@ def test_a_finished_run_replaces_the_previous_one_whole(tmp_path: Path) -> None:
     _assert_links_resolve(run)
 
 
+def test_folders_of_killed_runs_are_removed(tmp_path: Path) -> None:
+    killed = tmp_path / ".run.partial-999999999-0123abcd"  # no such process
+    killed.mkdir(parents=True)
+    (killed / "01_params.ipynb").write_text("{}")
+    other = tmp_path / ".other.partial-999999999-0123abcd"  # another run name: not ours
+    other.mkdir()
+    assert _report(tmp_path, "03", "--no-html") == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [other.name, "run"]
+
+
 @pytest.mark.parametrize("module", ["nbformat", "papermill", "nbconvert"])
 def test_missing_report_dependencies_are_named_in_one_line(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
