@@ -16,16 +16,30 @@ reads them: ``True``/``False``/``None``, int, float, else a string) and with ``-
 holds that notebook's parameters; any other top-level key is a parameter applied to every notebook
 that has it. ``-p`` wins over a notebook's section, which wins over top-level keys. Unknown
 notebooks, unknown parameter names and values of the wrong type are rejected before anything runs.
+
+The run is made in a hidden sibling folder (``<out>/.<run>.partial-*``) and replaces
+``<out>/<run>/`` as a whole only when it is complete: an interrupted run (Ctrl-C, exit code 130)
+leaves the previous report exactly as it was. The HTML pages work offline (see
+:mod:`lstmkit.report_html`); ``index.html`` records what made the run (:mod:`lstmkit.provenance`).
+
+The notebooks are not part of an installed ``lstmkit``: run it from a checkout of the course, or
+pass ``--notebooks-dir``. Executing them needs the ``report`` extra (papermill, nbconvert, ...):
+its absence is named in one line, before anything runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
-import html
+import importlib
+import logging
 import os
 import re
+import secrets
+import shutil
+import signal
 import sys
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,16 +47,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import nbformat
-import papermill
-import yaml
-from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
-from nbconvert import HTMLExporter
-from papermill.exceptions import PapermillExecutionError
-from tqdm import tqdm
+# papermill, nbformat, nbconvert, yaml, tqdm and jupyter_client (the ``report`` extra) are
+# imported where they are used, so ``--help`` stays fast and their absence is one clear line.
 
 KERNEL_NAME = "python3"
 DEFAULT_RUN_NAME = "latest"
+# module -> distribution, for the "not installed" message
+REQUIRED = {"papermill": "papermill", "nbformat": "nbformat", "yaml": "pyyaml", "tqdm": "tqdm",
+            "jupyter_client": "jupyter_client"}
+REQUIRED_FOR_HTML = {"nbconvert": "nbconvert", "jupyter_server_mathjax": "jupyter-server-mathjax"}
 
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # colours in tracebacks and error values
 _TYPES: dict[str, type] = {
@@ -81,16 +94,35 @@ class Result:
     seconds: float = 0.0
     error: str | None = None
     html: bool = False
+    title: str = ""
     messages: list[str] = field(default_factory=list)
+
+
+def check_dependencies(html_too: bool) -> None:
+    """Raise ReportError naming the missing modules of the ``report`` extra, if any."""
+    wanted = {**REQUIRED, **(REQUIRED_FOR_HTML if html_too else {})}
+    missing = []
+    for module, distribution in wanted.items():
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            missing.append(distribution)
+    if missing:
+        raise ReportError(f"{', '.join(missing)} not installed (needed to run the notebooks); "
+                          "install them with: pip install 'lstmkit[report]'")
 
 
 def load_notebooks(directory: Path) -> list[Notebook]:
     """Every ``*.ipynb`` in ``directory``, sorted by name, with its inferred parameters."""
+    import papermill
+
+    where = ("run it in a checkout of the lstmkit course (an installed lstmkit does not ship "
+             "the notebooks) or pass --notebooks-dir DIR")
     if not directory.is_dir():
-        raise ReportError(f"notebooks directory {str(directory)!r} does not exist")
+        raise ReportError(f"notebooks directory {str(directory)!r} does not exist; {where}")
     paths = sorted(directory.glob("*.ipynb"))
     if not paths:
-        raise ReportError(f"no notebooks (*.ipynb) in {str(directory)!r}")
+        raise ReportError(f"no notebooks (*.ipynb) in {str(directory)!r}; {where}")
     notebooks = []
     for path in paths:
         try:
@@ -189,6 +221,8 @@ def check_value(nb: Notebook, name: str, value: Any, raw: str | None = None) -> 
 
 def load_params_file(path: Path) -> dict[str, Any]:
     """The mapping in a parameters YAML file (an empty file is an empty mapping)."""
+    import yaml
+
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -267,21 +301,23 @@ def describe(notebooks: Sequence[Notebook]) -> str:
     return "\n".join(lines)
 
 
-def execute(nb: Notebook, parameters: dict[str, Any], run_dir: Path, *, html_too: bool,
+def execute(nb: Notebook, parameters: dict[str, Any], run_dir: Path, *,
             cell_timeout: int) -> Result:
-    """Execute ``nb`` into ``run_dir`` and convert it to HTML, recording (not raising) failures."""
+    """Execute ``nb`` into ``run_dir``, recording (not raising) its failures."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
     result = Result(nb, parameters)
     output = run_dir / nb.path.name
-    html_path = output.with_suffix(".html")
-    output.unlink(missing_ok=True)
-    html_path.unlink(missing_ok=True)
     start = time.monotonic()
     try:
         papermill.execute_notebook(
             str(nb.path), str(output), parameters=parameters, kernel_name=KERNEL_NAME,
             cwd=str(nb.path.parent), progress_bar=False, log_output=False,
             execution_timeout=cell_timeout,
-            extra_arguments=["--log-level=ERROR"],  # the kernel's start-up chatter is noise here
+            # The kernel's own log (start-up chatter; on Ctrl-C, the traceback of a reply it
+            # could not send) is noise here: the notebook's errors are in the notebook.
+            extra_arguments=["--log-level=CRITICAL"],
         )
     except PapermillExecutionError as exc:
         first = (exc.source or "").strip().splitlines()[:1]
@@ -291,54 +327,44 @@ def execute(nb: Notebook, parameters: dict[str, Any], run_dir: Path, *, html_too
     except Exception as exc:  # a dead kernel or a timeout must not stop the others
         result.status, result.error = "failed", f"{type(exc).__name__}: {exc}".strip()
     result.seconds = time.monotonic() - start
-    if html_too and output.exists():
-        try:
-            body, _ = HTMLExporter().from_notebook_node(nbformat.read(output, as_version=4))
-            html_path.write_text(body, encoding="utf-8")
-            result.html = True
-        except Exception as exc:  # keep the executed notebook; say why
-            result.messages.append(f"HTML conversion failed: {type(exc).__name__}: {exc}")
     return result
 
 
-def write_index(run_dir: Path, run_name: str, results: Sequence[Result]) -> Path:
-    """Write ``index.html`` linking each executed notebook with status and duration."""
-    rows = []
+def export_html(results: Sequence[Result], run_dir: Path) -> None:
+    """Write the HTML page of each executed notebook in ``results`` into ``run_dir``.
+
+    The pages link to each other in run order, so a page whose conversion fails is dropped and
+    the others are made again without a link to it.
+    """
+    import nbformat
+
+    from lstmkit import report_html
+
+    report_html.copy_mathjax(run_dir)
+    pending = []
     for r in results:
-        name = r.notebook.path.name
-        links = []
-        if r.html:
-            links.append(f'<a href="{html.escape(r.notebook.stem)}.html">HTML</a>')
-        if (run_dir / name).exists():
-            links.append(f'<a href="{html.escape(name)}">notebook</a>')
-        params = ", ".join(f"{k}={v!r}" for k, v in r.parameters.items()) or "defaults"
-        detail = "; ".join(filter(None, [r.error, *r.messages]))
-        rows.append(
-            f'<tr class="{r.status}"><td>{html.escape(r.notebook.stem)}</td>'
-            f"<td>{r.status}</td><td>{r.seconds:.1f} s</td><td>{' · '.join(links)}</td>"
-            f"<td>{html.escape(params)}</td><td>{html.escape(detail)}</td></tr>")
-    failed = sum(r.status != "ok" for r in results)
-    summary = f"{len(results) - failed} ok, {failed} failed"
-    page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>lstmkit report: {html.escape(run_name)}</title>
-<style>
-body {{ font-family: sans-serif; margin: 2em; }}
-table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #ccc; padding: .3em .6em; }}
-tr.ok td:nth-child(2) {{ color: #070; }}
-tr.failed td:nth-child(2) {{ color: #b00; font-weight: bold; }}
-td:last-child {{ white-space: pre-wrap; font-family: monospace; }}
-</style></head><body>
-<h1>lstmkit report: {html.escape(run_name)}</h1>
-<p>{datetime.now().strftime("%Y-%m-%d %H:%M:%S")} &middot; {summary}</p>
-<table>
-<tr><th>notebook</th><th>status</th><th>duration</th><th>files</th><th>parameters</th><th>error</th></tr>
-{chr(10).join(rows)}
-</table>
-</body></html>
-"""
-    index = run_dir / "index.html"
-    index.write_text(page, encoding="utf-8")
-    return index
+        output = run_dir / r.notebook.path.name
+        if output.exists():
+            r.title = report_html.notebook_title(nbformat.read(output, as_version=4),
+                                                 r.notebook.stem)
+            pending.append(r)
+    while pending:
+        pages = [(r.notebook.stem, r.title) for r in pending]
+        bodies, failed = {}, []
+        for r in pending:
+            try:
+                bodies[r.notebook.stem] = report_html.export_page(
+                    run_dir / r.notebook.path.name, r.notebook.path.parent, pages)
+            except Exception as exc:  # keep the executed notebook; say why
+                r.messages.append(f"HTML conversion failed: {type(exc).__name__}: {exc}")
+                failed.append(r)
+        if not failed:
+            for r in pending:
+                (run_dir / f"{r.notebook.stem}.html").write_text(bodies[r.notebook.stem],
+                                                                 encoding="utf-8")
+                r.html = True
+            return
+        pending = [r for r in pending if r not in failed]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -365,9 +391,63 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="fail a notebook whose cell runs longer (default: 600)")
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run ``lstmkit report``: 0 when every notebook ran, 1 when one failed, 2 on bad arguments."""
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (perhaps under another user)."""
     try:
+        os.kill(pid, 0)
+    except PermissionError:
+        return True
+    except (ProcessLookupError, OverflowError):
+        return False
+    return True
+
+
+def _staging_dir(run_dir: Path) -> Path:
+    """A new hidden folder beside ``run_dir`` for this run to be made in; the folders of runs
+    that were killed (their process is gone) are removed first."""
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    for stale in run_dir.parent.glob(f".{run_dir.name}.partial-*-*"):
+        pid = stale.name.rsplit("-", 2)[-2]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+    staging = run_dir.parent / f".{run_dir.name}.partial-{os.getpid()}-{secrets.token_hex(4)}"
+    staging.mkdir()
+    return staging
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM (``kill``, a CI timeout) ends the run as Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
+def publish(staging: Path, run_dir: Path) -> None:
+    """Replace ``run_dir`` (if any) by the finished ``staging`` folder, Ctrl-C ignored meanwhile.
+
+    Two renames, so the previous report is whole until the new one takes its place.
+    """
+    old = staging.with_name(staging.name.replace(".partial-", ".old-", 1))
+    main_thread = threading.current_thread() is threading.main_thread()
+    handler = signal.signal(signal.SIGINT, signal.SIG_IGN) if main_thread else None
+    try:
+        if run_dir.exists():
+            os.replace(run_dir, old)
+        try:
+            os.replace(staging, run_dir)
+        except OSError:
+            if old.exists():
+                os.replace(old, run_dir)
+            raise
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGINT, handler)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``lstmkit report``: 0 when every notebook ran, 1 when one failed, 2 on bad arguments
+    or a missing dependency, 130 when interrupted (the previous report is then kept)."""
+    try:
+        check_dependencies(html_too=not args.list and not args.no_html)
         every = load_notebooks(args.notebooks_dir.resolve())
         selected = select_notebooks(args.notebooks, every)
         if args.list:
@@ -378,8 +458,10 @@ def run(args: argparse.Namespace) -> int:
                                     file_params, str(args.parameters_file))
         if not args.name or Path(args.name).name != args.name or args.name in (".", ".."):
             raise ReportError(f"--name must be a plain folder name, not {args.name!r}")
+        from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
         try:
-            KernelSpecManager().get_kernel_spec(KERNEL_NAME)
+            kernel = KernelSpecManager().get_kernel_spec(KERNEL_NAME)
         except NoSuchKernel as exc:
             raise ReportError(f"no Jupyter kernel named {KERNEL_NAME!r}; "
                               "run `make venv` (ci/bootstrap.sh) to install it") from exc
@@ -387,22 +469,61 @@ def run(args: argparse.Namespace) -> int:
         print(f"lstmkit report: error: {exc}", file=sys.stderr)
         return 2
 
+    from tqdm import tqdm
+
     run_dir = (args.out / args.name).resolve()
-    run_dir.mkdir(parents=True, exist_ok=True)
+    started = datetime.now().astimezone()
     os.environ.setdefault("PYTHONHASHSEED", "0")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    results = []
-    with tqdm(selected, desc="report", unit="notebook", file=sys.stderr) as bar:
-        for nb in bar:
-            bar.set_postfix_str(nb.stem)
-            result = execute(nb, params[nb.path], run_dir, html_too=not args.no_html,
-                             cell_timeout=args.cell_timeout)
-            results.append(result)
-            for line in filter(None, [result.error, *result.messages]):
-                bar.write(f"{nb.stem}: {line}", file=sys.stderr)
-    index = write_index(run_dir, args.name, results)
+    staging = _staging_dir(run_dir)
+    main_thread = threading.current_thread() is threading.main_thread()
+    on_term = signal.signal(signal.SIGTERM, _interrupt) if main_thread else None
+    try:
+        results = []
+        with tqdm(selected, desc="report", unit="notebook", file=sys.stderr) as bar:
+            for nb in bar:
+                bar.set_postfix_str(nb.stem)
+                result = execute(nb, params[nb.path], staging, cell_timeout=args.cell_timeout)
+                results.append(result)
+                for line in filter(None, [result.error]):
+                    bar.write(f"{nb.stem}: {line}", file=sys.stderr)
+        if not args.no_html:
+            export_html(results, staging)
+            for r in results:
+                for line in r.messages:
+                    print(f"{r.notebook.stem}: {line}", file=sys.stderr)
+        from lstmkit import provenance, report_html
+
+        took = (datetime.now().astimezone() - started).total_seconds()
+        made_by = [("date", f"{started:%Y-%m-%d %H:%M:%S %Z} (the run took {took:.0f} s)"),
+                   *provenance.collect(args.notebooks_dir.resolve(), kernel.argv),
+                   ("parameters", _parameters_source(args)),
+                   ("cell timeout", f"{args.cell_timeout} s")]
+        report_html.write_index(staging, args.name, results, made_by)
+        publish(staging, run_dir)
+    except KeyboardInterrupt:
+        # nbclient's cell task dies with its kernel; asyncio would report it at exit
+        logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+        shutil.rmtree(staging, ignore_errors=True)
+        print(f"lstmkit report: interrupted; the previous report in {run_dir} is unchanged",
+              file=sys.stderr)
+        return 130
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, on_term)
+    index = run_dir / "index.html"
     failed = [r for r in results if r.status != "ok"]
     print(f"{len(results) - len(failed)} ok, {len(failed)} failed: {index}")
     for r in failed:
         print(f"  FAILED {r.notebook.stem}: {r.error}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _parameters_source(args: argparse.Namespace) -> str:
+    """Where this run's parameters came from: the ``-f`` file and the ``-p`` pairs."""
+    parts = [f"-f {args.parameters_file}"] if args.parameters_file else []
+    parts += [f"-p {name} {value}" for name, value in args.parameter]
+    return " ".join(parts) or "each notebook's defaults"

@@ -49,7 +49,7 @@ def test_one_notebook_with_parameters(tmp_path: Path) -> None:
                    "-p", "RATE", "1") == 0
     run = tmp_path / "run"
     assert sorted(p.name for p in run.iterdir()) == ["01_params.html", "01_params.ipynb",
-                                                     "index.html"]
+                                                     "_static", "index.html"]
     injected = _injected(run / "01_params.ipynb")
     assert "STEPS = 4" in injected and 'LABEL = "tiny"' in injected and "RATE = 1.0" in injected
     # 1.0 * (0 + 1 + 2 + 3) + (1 + 2)
