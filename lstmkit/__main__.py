@@ -1,7 +1,8 @@
-"""``python -m lstmkit ...`` is the ``lstmkit`` command."""
+"""``python -m lstmkit ...`` is the ``lstmkit`` command (``lstmkit/__init__.py`` imports no
+TensorFlow when Python imports it for this; see ``_run_as_command`` there)."""
 
 import sys
 
-from lstmkit.cli import main
+from lstmkit_cli import main
 
 sys.exit(main())

@@ -51,7 +51,6 @@ import os
 import platform
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -69,15 +68,12 @@ from lstmkit.timing import (
     summary,
     sync,
 )
+from lstmkit_cli.arguments import REFERENCE, SWEEP_BATCH, SWEEP_STEPS, add_bench_arguments
 
 __all__ = ["add_arguments", "cudnn_speedups", "linear_fit", "matmul_flops", "recurrent_flops",
            "run"]
 
-#: Reference shape of the issue: (batch, steps, features, units).
-REFERENCE = {"batch": 64, "steps": 100, "features": 32, "units": 128}
 QUICK = {"batch": 4, "steps": 6, "features": 3, "units": 5}
-SWEEP_STEPS = (25, 50, 100, 200, 400)
-SWEEP_BATCH = (1, 8, 32, 64, 128, 256)
 SWEPT = ("lstmkit.LSTM", LSTM_BASELINE, "lstmkit.SimpleRNN", RNN_BASELINE)
 
 
@@ -257,79 +253,19 @@ def _prepare(
 
 # -- the command ---------------------------------------------------------------------------------
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of ``lstmkit bench``."""
-    shape = parser.add_argument_group("reference shape")
-    for name, value in REFERENCE.items():
-        shape.add_argument(f"--{name}", type=int, default=None, help=f"default {value}")
-    parser.add_argument("--rounds", type=int, default=None, help="timed rounds (default 10)")
-    parser.add_argument(
-        "--eager-rounds", type=int, default=None,
-        help="rounds for the slow eager Python loop (default 3)",
-    )
-    parser.add_argument(
-        "--warmup", type=int, default=None, help="untimed calls before timing (default 2)"
-    )
-    parser.add_argument(
-        "--sweep-steps", type=_int_list, default=None,
-        help=f"comma-separated step counts (default {','.join(map(str, SWEEP_STEPS))})",
-    )
-    parser.add_argument(
-        "--sweep-batch", type=_int_list, default=None,
-        help=f"comma-separated batch sizes (default {','.join(map(str, SWEEP_BATCH))})",
-    )
-    parser.add_argument("--sweep-rounds", type=int, default=None, help="rounds per sweep point")
-    parser.add_argument("--no-sweeps", action="store_true", help="only the reference shape")
-    parser.add_argument("--no-xla", action="store_true", help="skip the jit_compile variants")
-    parser.add_argument(
-        "--matmul-size", type=int, default=None, help="n of the (n, n) @ (n, n) product (2048)"
-    )
-    parser.add_argument(
-        "--only", type=lambda s: [p for p in s.split(",") if p], default=None,
-        help="comma-separated substrings: time only the configurations whose name contains "
-        "one (the baselines are always kept)",
-    )
-    matrix = parser.add_argument_group("workload matrix (lstmkit.workloads)")
-    which = matrix.add_mutually_exclusive_group()
-    which.add_argument("--workloads", action="store_true",
-                       help="run only the workload matrix (no reference configurations, sweeps)")
-    which.add_argument("--no-workloads", action="store_true", help="skip the workload matrix")
-    matrix.add_argument("--fit-rounds", type=int, default=None,
-                        help="timed fit epochs per model, after a warm-up one (default 5)")
-    matrix.add_argument("--cold-rounds", type=int, default=None,
-                        help="cold first fit epochs per model, each in a fresh process (default 3)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of inputs and weights")
-    parser.add_argument(
-        "--quick", action="store_true",
-        help="tiny shapes and few rounds (for tests): checks everything, measures nothing useful",
-    )
-    parser.add_argument(
-        "--out", type=Path, default=Path("reports/bench"),
-        help="folder for bench.json and bench.png (default reports/bench)",
-    )
+    """The options of ``lstmkit bench`` (declared, and their values checked, in
+    :mod:`lstmkit_cli.arguments`, which imports no TensorFlow)."""
+    add_bench_arguments(parser)
 
 
-def _int_list(text: str) -> list[int]:
-    values = [int(v) for v in text.split(",") if v.strip()]
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"expected positive integers like 25,50; got {text!r}")
-    return values
-
-
-def _option(args: argparse.Namespace, name: str, default: int, least: int = 1) -> int:
-    """The value of ``--name`` (``default`` when not given); below ``least``: exit 2 with a
-    one-line message on stderr, as argparse does for values it cannot parse."""
+def _option(args: argparse.Namespace, name: str, default: int) -> int:
+    """The value of ``--name``, ``default`` when not given (the parser checked the value)."""
     value = getattr(args, name.replace("-", "_"))
-    if value is None:
-        return default
-    if value < least:
-        kind = "a positive integer" if least == 1 else f"an integer >= {least}"
-        print(f"lstmkit bench: error: --{name} must be {kind}; got {value}", file=sys.stderr)
-        raise SystemExit(2)
-    return value
+    return default if value is None else value
 
 
 def _settings(args: argparse.Namespace) -> dict[str, Any]:
-    """Resolve defaults, which depend on ``--quick``; refuse values out of range."""
+    """Resolve the defaults, which depend on ``--quick``."""
     quick = args.quick
     base = QUICK if quick else REFERENCE
     sweeps = not (args.no_sweeps or args.workloads)
@@ -339,7 +275,7 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
         "shape": {k: _option(args, k, v) for k, v in base.items()},
         "rounds": _option(args, "rounds", 2 if quick else 10),
         "eager_rounds": _option(args, "eager-rounds", 1 if quick else 3),
-        "warmup": _option(args, "warmup", 1 if quick else 2, least=0),
+        "warmup": _option(args, "warmup", 1 if quick else 2),
         "sweep_steps": sweep_steps if sweeps else [],
         "sweep_batch": sweep_batch if sweeps else [],
         "sweep_rounds": _option(args, "sweep-rounds", 1 if quick else 5),
@@ -477,6 +413,7 @@ def run(args: argparse.Namespace) -> int:
 
     tf.get_logger().setLevel("ERROR")  # every configuration traces its own functions: expected
     settings = _settings(args)
+    args.out.mkdir(parents=True, exist_ok=True)  # before the work (the parser checked --out)
     machine = _machine()
     gpu = bool(machine["gpus"])
     if not gpu:
@@ -488,6 +425,12 @@ def run(args: argparse.Namespace) -> int:
     if settings["workloads"] != "only":
         configs = _configs(gpu, settings["xla"])
         if settings["only"]:
+            unknown = [s for s in settings["only"] if not any(s in c.name for c in configs)]
+            if unknown:  # a typo would silently time the baselines alone
+                print(f"lstmkit bench: error: argument --only: {', '.join(map(repr, unknown))} "
+                      f"matches no configuration; they are: {', '.join(c.name for c in configs)}",
+                      file=sys.stderr)
+                return 2
             configs = [c for c in configs if c.name in (LSTM_BASELINE, RNN_BASELINE)
                        or any(s in c.name for s in settings["only"])]
         report["reference"] = _reference(settings, configs)
@@ -499,7 +442,6 @@ def run(args: argparse.Namespace) -> int:
     if settings["workloads"] != "skip":
         report["workloads"] = workloads.matrix(settings)
     machine["load_average_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
-    args.out.mkdir(parents=True, exist_ok=True)
     written = [args.out / "bench.json"]
     written[0].write_text(json.dumps(report, indent=1), encoding="utf-8")
     if report["reference"] is not None:

@@ -368,27 +368,11 @@ def export_html(results: Sequence[Result], run_dir: Path) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Declare ``lstmkit report``'s options on ``parser``."""
-    parser.add_argument("notebooks", nargs="*", metavar="NOTEBOOK",
-                        help="notebooks to run, by file name, stem or number prefix (e.g. 03); "
-                             "default: all, in order")
-    parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
-                        metavar=("NAME", "VALUE"),
-                        help="set a parameter in every chosen notebook that has it")
-    parser.add_argument("-f", "--parameters-file", type=Path, metavar="YAML",
-                        help="parameter set, e.g. params/full.yaml (sections keyed by notebook)")
-    parser.add_argument("--out", type=Path, default=Path("reports"), metavar="DIR",
-                        help="folder that holds the runs (default: reports)")
-    parser.add_argument("--name", default=DEFAULT_RUN_NAME, metavar="RUN",
-                        help=f"run name: the report goes to DIR/RUN (default: {DEFAULT_RUN_NAME}, "
-                             "replaced by each run)")
-    parser.add_argument("--no-html", action="store_true", help="skip the HTML conversion")
-    parser.add_argument("--notebooks-dir", type=Path, default=Path("notebooks"), metavar="DIR",
-                        help="where the notebooks are (default: notebooks)")
-    parser.add_argument("--list", action="store_true",
-                        help="list the notebooks and their parameters (with defaults), run nothing")
-    parser.add_argument("--cell-timeout", type=int, default=600, metavar="SECONDS",
-                        help="fail a notebook whose cell runs longer (default: 600)")
+    """Declare ``lstmkit report``'s options on ``parser`` (declared, and their values checked,
+    in :mod:`lstmkit_cli.arguments`, which imports no TensorFlow)."""
+    from lstmkit_cli.arguments import add_report_arguments
+
+    add_report_arguments(parser)
 
 
 def _alive(pid: int) -> bool:

@@ -26,20 +26,51 @@ def _pyproject() -> dict:
     return tomllib.loads((ROOT / "pyproject.toml").read_text())
 
 
+def _environment() -> tuple[set[str], list[str]]:
+    """environment.yml's conda package names (python and pip left out) and its pip section."""
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda = {_name(d) for d in env["dependencies"] if isinstance(d, str)} - {"python", "pip"}
+    pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    return conda, pip_section
+
+
+def _constraints() -> list[str]:
+    lines = [line.split("#")[0].strip()
+             for line in (ROOT / "ci" / "constraints.txt").read_text().splitlines()]
+    return [line for line in lines if line]
+
+
 def test_environment_yml_lists_the_same_packages_as_pyproject():
     project = _pyproject()["project"]
     wanted = {_name(r) for r in project["dependencies"]}
     wanted |= {_name(r) for r in project["optional-dependencies"]["dev"]}
+    conda, pip_section = _environment()
+    listed = conda | {_name(r) for r in pip_section if not r.startswith("-")}
 
-    env = yaml.safe_load((ROOT / "environment.yml").read_text())
-    conda = {_name(d) for d in env["dependencies"] if isinstance(d, str)} - {"python", "pip"}
-    pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
-
-    assert conda == wanted, (
-        f"only in environment.yml: {sorted(conda - wanted)}; "
-        f"only in pyproject.toml: {sorted(wanted - conda)}"
+    assert listed == wanted, (
+        f"only in environment.yml: {sorted(listed - wanted)}; "
+        f"only in pyproject.toml: {sorted(wanted - listed)}"
     )
-    assert pip_section == ["-e ."], "environment.yml must install lstmkit itself with pip"
+    assert not conda & {_name(r) for r in pip_section if not r.startswith("-")}, "listed twice"
+    assert pip_section[-1] == "-e .", "environment.yml must install lstmkit itself with pip, last"
+
+
+def test_environment_yml_pins_the_tensorflow_and_keras_of_the_constraints():
+    """The conda route gets the versions the notebooks' outputs were made with, as .venv does."""
+    _, pip_section = _environment()
+    pins = sorted(r for r in pip_section if "==" in r)
+    assert pins == sorted(_constraints()), (pins, _constraints())
+    assert {_name(pin) for pin in pins} == {"tensorflow", "keras"}
+
+
+def test_environment_yml_and_readme_install_the_kernel_the_report_uses():
+    from lstmkit import report
+
+    command = f"python -m ipykernel install --sys-prefix --name {report.KERNEL_NAME}"
+    assert command in (ROOT / "environment.yml").read_text()
+    assert command in (ROOT / "README.md").read_text()
+    assert command.replace("python", '"$VENV/bin/python"', 1) in \
+        (ROOT / "ci" / "bootstrap.sh").read_text()
 
 
 def test_dependencies_are_not_pinned():
@@ -74,11 +105,7 @@ def test_constraints_pin_only_dependencies_of_the_package():
     name a dependency of the package (a stale name would silently pin nothing)."""
     project = _pyproject()["project"]
     wanted = {_name(r) for r in project["dependencies"]}
-    lines = [
-        line.split("#")[0].strip()
-        for line in (ROOT / "ci" / "constraints.txt").read_text().splitlines()
-    ]
-    pins = [line for line in lines if line]
+    pins = _constraints()
     assert pins and all("==" in pin for pin in pins), pins
     assert {_name(pin) for pin in pins} <= wanted, pins
 
@@ -87,24 +114,6 @@ def test_bootstrap_installs_with_the_constraints():
     bootstrap = (ROOT / "ci" / "bootstrap.sh").read_text()
     assert "ci/constraints.txt" in bootstrap and '-c "$CONSTRAINTS"' in bootstrap
     assert "ci/constraints.txt" in (ROOT / "Makefile").read_text()
-
-
-def test_readme_examples_run_and_hold():
-    """The README's Python blocks run as written, and what their comments promise holds."""
-    import numpy as np
-
-    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
-    assert len(blocks) == 3
-    namespace: dict = {}
-    for block in blocks:
-        exec(block, namespace)  # noqa: S102 - the README's own examples
-    assert [tuple(namespace[k].shape) for k in ("seq", "h", "c")] == [(32, 10, 4), (32, 4), (32, 4)]
-    ours, theirs, x = namespace["ours"], namespace["theirs"], namespace["x"]
-    np.testing.assert_allclose(ours(x), theirs(x), atol=1e-5)
-    assert namespace["state"]["weight_ih_l0"].shape == (64, 5)
-    strategy, model = namespace["strategy"], namespace["model"]  # "Scaling out"
-    assert model.distribute_strategy is strategy and strategy.num_replicas_in_sync >= 1
-    assert isinstance(model.layers[0], namespace["lstmkit"].LSTM)
 
 
 def test_package_discovery_finds_every_subpackage():

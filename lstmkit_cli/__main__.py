@@ -1,0 +1,7 @@
+"""``python -m lstmkit_cli ...`` is the ``lstmkit`` command."""
+
+import sys
+
+from lstmkit_cli import main
+
+sys.exit(main())

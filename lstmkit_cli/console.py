@@ -1,0 +1,109 @@
+"""Keep TensorFlow's C++ log lines off the console of ``lstmkit report`` and ``lstmkit bench``.
+
+``TF_CPP_MIN_LOG_LEVEL`` hides most of them, but not all: TensorFlow 2.21 logs through Abseil,
+which writes every message logged before ``absl::InitializeLog()`` to stderr whatever the level
+(``cudart_stub.cc: Could not find cuda drivers``, with a ``WARNING: All log messages before
+absl::InitializeLog() ...`` line, once per library loaded), and a machine without a GPU adds an
+ERROR line ``failed call to cuInit``. They come from C++ (and from the Jupyter kernels and other
+processes a command starts), so Python's ``sys.stderr`` never sees them. :func:`quiet_tensorflow`
+therefore points file descriptor 2 at a pipe and copies what comes through to the real stderr,
+less the lines whose severity ``TF_CPP_MIN_LOG_LEVEL`` says to hide (1: INFO, 2: and WARNING,
+3: and ERROR; ``0`` copies everything), and, from level 2 on, the ``cuInit`` message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import sys
+import threading
+from collections.abc import Iterator
+
+#: One Abseil/glog record: severity, month and day, time, thread, file:line, message, as in
+#: ``I0512 10:01:02.345678   20730 cudart_stub.cc:31] ...`` (before ``absl::InitializeLog()``
+#: the date is 0000 and the seconds count from 1970). cpu_feature_guard's runs over two lines.
+RECORD = re.compile(
+    rb"([IWEF])\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [\w./+-]+:\d+\] ([^\n]*)\n"
+    rb"(?:To enable the following instructions:[^\n]*\n)?")
+PREAMBLE = re.compile(
+    rb"WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR\n")
+_RANK = {b"I": 0, b"W": 1, b"E": 2, b"F": 3}
+_NO_GPU = (b"failed call to cuInit",)  # ERROR lines that only say "this machine has no GPU"
+
+
+def min_log_level() -> int:
+    """``TF_CPP_MIN_LOG_LEVEL`` as an integer (0 when unset or not a number)."""
+    try:
+        return int(os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0"))
+    except ValueError:
+        return 0
+
+
+def strip_tf_logs(data: bytes, level: int) -> bytes:
+    """``data`` without the records below ``level`` (and the no-GPU message from level 2)."""
+    if level <= 0:
+        return data
+
+    def keep(match: re.Match[bytes]) -> bytes:
+        rank = _RANK[match.group(1)]
+        hidden = rank < level or (level >= 2 and any(s in match.group(2) for s in _NO_GPU))
+        return b"" if hidden and rank < 3 else match.group(0)
+
+    return PREAMBLE.sub(b"", RECORD.sub(keep, data))
+
+
+def _copy(source: int, target: int, level: int) -> None:
+    """Copy ``source`` to ``target`` until end of file, filtering each chunk.
+
+    A record is written with one ``write`` of less than ``PIPE_BUF`` bytes, which a pipe keeps
+    whole, so filtering chunk by chunk finds every record; the progress bars' partial lines pass
+    at once."""
+    while True:
+        try:
+            data = os.read(source, 1 << 16)
+        except OSError:
+            return
+        if not data:
+            return
+        try:
+            data = strip_tf_logs(data, level)
+        except Exception:  # never lose the console over a filter bug
+            pass
+        while data:
+            try:
+                data = data[os.write(target, data):]
+            except OSError:
+                break
+
+
+@contextlib.contextmanager
+def quiet_tensorflow() -> Iterator[None]:
+    """Filter TensorFlow's C++ log lines out of file descriptor 2 for the duration, in this
+    process and in the processes it starts (they inherit the descriptor)."""
+    level = min_log_level()
+    try:
+        original = os.dup(2)
+    except OSError:  # no stderr at all: nothing to keep clean
+        yield
+        return
+    if os.isatty(original):  # progress bars size themselves from the terminal, not the pipe
+        os.environ.setdefault("COLUMNS", str(shutil.get_terminal_size().columns))
+    read_end, write_end = os.pipe()
+    copier = threading.Thread(target=_copy, args=(read_end, original, level),
+                              name="lstmkit-stderr", daemon=True)
+    copier.start()
+    sys.stderr.flush()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stderr.flush()
+        os.dup2(original, 2)  # the pipe's last writer here: the copier sees its end
+        copier.join(timeout=5)  # a process still holding the pipe must not hang the command
+        if not copier.is_alive():
+            os.close(read_end)
+            os.close(original)
