@@ -13,7 +13,7 @@ test: $(STAMP)  ## everything CI runs: lint, unit tests, notebooks under strict 
 	bash ci/test.sh
 
 lint: $(STAMP)
-	$(PY) -m ruff check lstmkit tests notebooks
+	$(PY) -m ruff check lstmkit lstmkit_cli tests notebooks
 
 unit: $(STAMP)
 	$(PY) -m pytest tests

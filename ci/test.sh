@@ -9,7 +9,7 @@ PY="$VENV/bin/python"
 export PYTHONHASHSEED=0 TF_CPP_MIN_LOG_LEVEL=2 MPLBACKEND=Agg
 
 echo "== ruff"
-"$PY" -m ruff check lstmkit tests notebooks
+"$PY" -m ruff check lstmkit lstmkit_cli tests notebooks
 echo "== unit tests"
 "$PY" -m pytest tests "$@"
 echo "== notebooks (nbval, strict: stored outputs compared)"
