@@ -29,7 +29,7 @@ bench: $(STAMP)
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml ci/constraints.txt
+$(STAMP): pyproject.toml ci/constraints.txt ci/install_kernel.py
 	bash ci/bootstrap.sh
 
 clean:

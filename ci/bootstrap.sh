@@ -11,6 +11,7 @@ STAMP="$VENV/.lstmkit-installed"
 CONSTRAINTS=${CONSTRAINTS-ci/constraints.txt}
 
 if [ -f "$STAMP" ] && [ "$STAMP" -nt pyproject.toml ] && [ "$STAMP" -nt ci/constraints.txt ] \
+    && [ "$STAMP" -nt ci/install_kernel.py ] \
     && "$VENV/bin/python" -c "import lstmkit" 2>/dev/null; then
     exit 0
 fi
@@ -30,6 +31,7 @@ echo "bootstrap: installing lstmkit[dev] into $VENV (first time: a few minutes)"
 "$VENV/bin/python" -m pip install --quiet --upgrade pip 2>&1 | { grep -v "is ignored: it is neither" || true; }
 "$VENV/bin/python" -m pip install --quiet ${CONSTRAINTS:+-c "$CONSTRAINTS"} -e ".[dev]" 2>&1 \
     | { grep -v "is ignored: it is neither" || true; }
-"$VENV/bin/python" -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (lstmkit)" >/dev/null
+# The course kernel, python3, quiet: TensorFlow's C++ start-up lines stay out of the notebooks.
+"$VENV/bin/python" ci/install_kernel.py >/dev/null
 touch "$STAMP"
 echo "bootstrap: ready ($("$VENV/bin/python" -c 'import tensorflow as tf, keras; print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}")' 2>/dev/null))"

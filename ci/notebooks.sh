@@ -3,7 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash ci/bootstrap.sh
-export PYTHONHASHSEED=0 TF_CPP_MIN_LOG_LEVEL=2 MPLBACKEND=module://matplotlib_inline.backend_inline
+# TQDM_DISABLE: no progress bars in the stored outputs (in JupyterLab they are widgets).
+export PYTHONHASHSEED=0 TF_CPP_MIN_LOG_LEVEL=2 TQDM_DISABLE=1
+export MPLBACKEND=module://matplotlib_inline.backend_inline
 for nb in "${@:-notebooks/*.ipynb}"; do
     for f in $nb; do
         echo "executing $f"

@@ -18,6 +18,7 @@ notebooks=(notebooks/*.ipynb)
 if [ ${#notebooks[@]} -eq 0 ]; then
     echo "no notebooks to check"
 else
-    "$PY" -m pytest -p no:cacheprovider --nbval --nbval-sanitize-with ci/nbval_sanitize.cfg \
-        --nbval-cell-timeout=300 "${notebooks[@]}"
+    # ci/nbval_plugin.py: the nbval settings (stderr compared too; the course kernel must be quiet)
+    "$PY" -m pytest -p no:cacheprovider -p ci.nbval_plugin --nbval \
+        --nbval-sanitize-with ci/nbval_sanitize.cfg --nbval-cell-timeout=300 "${notebooks[@]}"
 fi

@@ -9,6 +9,8 @@ matrix) time their runners with :func:`measure`.
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -121,9 +123,14 @@ def speedup(base: list[float], times: list[float]) -> dict[str, float]:
 
 
 def progress(total: int, desc: str) -> Any:
-    """A tqdm progress bar on stderr; a silent stand-in when tqdm is not installed."""
+    """A tqdm progress bar: a widget in a Jupyter kernel that has ipywidgets, text on stderr
+    elsewhere (never tqdm's "IProgress not found" warning); a silent stand-in when tqdm is not
+    installed. ``TQDM_DISABLE=1`` turns it off (ci/notebooks.sh: no bar in stored outputs)."""
     try:
-        from tqdm.auto import tqdm
+        if importlib.util.find_spec("ipywidgets") is not None:
+            from tqdm.auto import tqdm
+        else:  # tqdm.auto would warn in a kernel and fall back to text; go to text directly
+            from tqdm.std import tqdm
     except ImportError:  # tqdm is a dev extra; the command works without it
 
         class _Silent:
@@ -134,7 +141,9 @@ def progress(total: int, desc: str) -> Any:
                 """Nothing to close."""
 
         return _Silent()
-    return tqdm(total=total, desc=desc, unit="run", leave=False)
+    # tqdm reads TQDM_DISABLE itself, but its notebook bar ignores it: passed to both kinds.
+    disable = os.environ.get("TQDM_DISABLE", "").strip().lower() not in ("", "0", "false")
+    return tqdm(total=total, desc=desc, unit="run", leave=False, disable=disable)
 
 
 def measure(

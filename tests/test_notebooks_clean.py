@@ -1,0 +1,232 @@
+"""What a learner sees of the course notebooks is clean: no TensorFlow start-up lines, no
+progress-bar warnings and no paths of the machine that made the stored outputs; the course kernel
+(``ci/install_kernel.py``) keeps TensorFlow's C++ lines out of freshly run notebooks too; and
+``notebooks/`` holds the course only (test configuration lives in ``ci/``)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+# TensorFlow's C++ log lines (absl's prefix: severity, MMDD, time, thread, file:line]) and the
+# rest of the noise the course's outputs once carried.
+TF_NOISE = re.compile(r"absl::InitializeLog|^[IWEF]\d{4} \d\d:\d\d:\d\d|cuInit|cudart_stub|oneDNN"
+                      r"|TqdmWarning|IProgress not found|retracing", re.M)
+MACHINE_PATH = re.compile(r"(?<![\w.])/(?:work|home|root|tmp|Users|private/var)/")
+TEXT_MIMES = ("text/plain", "text/html", "text/markdown", "text/latex", "application/json")
+# What notebooks/ may hold besides the notebooks: course data (none yet).
+COURSE_DATA = {".csv", ".json", ".npz", ".npy", ".txt", ".png", ".svg"}
+
+
+def _installer():
+    path = ROOT / "ci" / "install_kernel.py"
+    spec = importlib.util.spec_from_file_location("install_kernel", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _texts(output: dict) -> list[str]:
+    """The human-readable text of one stored output (images left out: base64 is not text)."""
+    if output["output_type"] == "stream":
+        return [output["text"]]
+    if output["output_type"] == "error":
+        return [output["ename"], output["evalue"], *output["traceback"]]
+    data = output.get("data", {})
+    return [json.dumps(v) if not isinstance(v, str) else v
+            for k, v in data.items() if k in TEXT_MIMES]
+
+
+def _outputs(notebook: Path):
+    for index, cell in enumerate(nbformat.read(notebook, as_version=4).cells):
+        for output in cell.get("outputs", []):
+            yield index, output
+
+
+def test_there_are_course_notebooks():
+    assert len(NOTEBOOKS) >= 8
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_stored_outputs_carry_no_tensorflow_noise(notebook: Path):
+    found = [(i, m.group(0)) for i, out in _outputs(notebook)
+             if out["output_type"] == "stream" and out["name"] == "stderr"
+             for m in [TF_NOISE.search(out["text"])] if m]
+    found += [(i, m.group(0)) for i, out in _outputs(notebook) for text in _texts(out)
+              for m in [re.search(r"absl::InitializeLog|^[IWEF]0000 ", text, re.M)] if m]
+    assert not found, f"{notebook.name}: TensorFlow's log lines in cells {found}; re-execute it " \
+                      "with the course kernel (make notebooks)"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_stored_outputs_carry_no_paths_of_the_machine(notebook: Path):
+    found = [(i, text[max(0, m.start() - 40):m.end() + 40]) for i, out in _outputs(notebook)
+             for text in _texts(out) for m in [MACHINE_PATH.search(text)] if m]
+    metadata = json.dumps(nbformat.read(notebook, as_version=4).metadata)
+    assert not MACHINE_PATH.search(metadata), f"{notebook.name}: a path in the metadata"
+    assert not found, f"{notebook.name}: machine paths in cells {found}"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_stored_outputs_carry_no_widgets(notebook: Path):
+    """Progress bars are widgets only live in JupyterLab: stored outputs stay deterministic (no
+    random model ids, no widget state); ci/notebooks.sh runs with TQDM_DISABLE=1."""
+    widgets = [i for i, out in _outputs(notebook)
+               if any("widget" in key for key in out.get("data", {}))]
+    assert not widgets, f"{notebook.name}: widget outputs in cells {widgets}"
+    assert "widgets" not in nbformat.read(notebook, as_version=4).metadata
+
+
+@pytest.mark.parametrize(("value", "disabled"), [("1", True), ("", False), ("0", False)])
+def test_progress_bar_honours_tqdm_disable(monkeypatch, value: str, disabled: bool):
+    from lstmkit.timing import progress
+
+    monkeypatch.setenv("TQDM_DISABLE", value)
+    bar = progress(3, "runs")
+    try:
+        assert bar.disable is disabled
+    finally:
+        bar.close()
+
+
+def test_notebooks_folder_holds_only_the_course():
+    """The learner's file browser (``make lab`` serves notebooks/) shows the course only."""
+    strays = [p.relative_to(ROOT).as_posix() for p in (ROOT / "notebooks").rglob("*")
+              if p.is_file() and not any(part.startswith(".") or part == "__pycache__"
+                                         for part in p.relative_to(ROOT).parts)
+              and p.suffix != ".ipynb" and p.suffix not in COURSE_DATA]
+    assert not strays, f"not course material, move it out of notebooks/: {strays}"
+    assert not (ROOT / "notebooks" / "conftest.py").exists()
+
+
+def test_ci_loads_the_nbval_settings_from_ci():
+    test_sh = (ROOT / "ci" / "test.sh").read_text()
+    assert "-p ci.nbval_plugin" in test_sh and "--nbval " in test_sh
+    assert (ROOT / "ci" / "nbval_plugin.py").is_file()
+    assert "ci/install_kernel.py" in (ROOT / "ci" / "bootstrap.sh").read_text()
+
+
+def test_kernel_spec_carries_the_quiet_settings():
+    installer = _installer()
+    spec = installer.kernel_spec()
+    assert spec["argv"][0] == sys.executable
+    assert spec["argv"][spec["argv"].index("-m") + 1] == "ipykernel_launcher"
+    assert "{connection_file}" in spec["argv"]
+    assert "--IPKernelApp.capture_fd_output=False" in spec["argv"]
+    assert spec["env"]["TF_CPP_MIN_LOG_LEVEL"] == "2"
+    assert installer.is_quiet(spec)
+    assert not installer.is_quiet({"argv": spec["argv"][:-1], "env": spec["env"]})
+    assert not installer.is_quiet({"argv": spec["argv"]})
+
+
+def test_install_writes_the_quiet_kernel_and_is_idempotent(tmp_path: Path):
+    installer = _installer()
+    first = installer.install(tmp_path)
+    assert first == tmp_path / "share" / "jupyter" / "kernels" / "python3"
+    written = json.loads((first / "kernel.json").read_text())
+    assert written == installer.kernel_spec()
+    assert written["display_name"] == "Python 3 (lstmkit)"
+    (first / "kernel.json").write_text('{"argv": ["stale"]}')
+    assert installer.install(tmp_path) == first
+    assert json.loads((first / "kernel.json").read_text()) == written
+    assert (first / "logo-64x64.png").is_file()
+
+
+def test_installed_course_kernel_is_quiet():
+    """The kernel that ``make lab``, nbconvert, nbval and papermill start (ci/bootstrap.sh
+    installs it)."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    installer = _installer()
+    spec = KernelSpecManager().get_kernel_spec(installer.KERNEL_NAME)
+    assert installer.is_quiet(spec.to_dict()), (
+        f"{spec.resource_dir}/kernel.json lacks the quiet settings; "
+        "run python ci/install_kernel.py")
+
+
+@pytest.mark.slow
+def test_course_kernel_runs_tensorflow_without_noise(tmp_path: Path, monkeypatch):
+    """A real kernel from the spec imports TensorFlow and runs an LSTM: nothing of TensorFlow's
+    reaches the notebook, a progress bar is a widget, and a warning about user code still shows."""
+    from nbclient import NotebookClient
+
+    installer = _installer()
+    installer.install(tmp_path)
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "share" / "jupyter"))
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in (
+        "import keras\nimport tensorflow as tf\n"
+        "layer = keras.layers.LSTM(4)\nprint(layer(tf.zeros((2, 5, 3))).shape)\n"
+        "print(bool(tf.reduce_any(tf.zeros((2,)) > 0)))",
+        "from lstmkit.timing import progress\nbar = progress(2, 'runs')\nbar.update(2)\n"
+        "bar.close()\nfrom tqdm.notebook import tqdm_notebook\n"
+        "print(isinstance(bar, tqdm_notebook))",
+        "import warnings\nwarnings.warn('a mistake of the learner')",
+    )]
+    NotebookClient(nb, kernel_name=installer.KERNEL_NAME, timeout=300,
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = [(i, out) for i, cell in enumerate(nb.cells) for out in cell.outputs]
+    stderr = [(i, out["text"]) for i, out in outputs
+              if out["output_type"] == "stream" and out["name"] == "stderr"]
+    stdout = ["".join(out["text"] for out in cell.outputs
+                      if out["output_type"] == "stream" and out["name"] == "stdout")
+              for cell in nb.cells]
+    assert stdout[0] == "(2, 4)\nFalse\n"
+    assert stdout[1] == "True\n"  # a widget
+    assert [i for i, _ in stderr] == [2], stderr
+    assert "UserWarning: a mistake of the learner" in stderr[0][1]
+    assert not [t for _, out in outputs for t in _texts(out) if TF_NOISE.search(t)]
+
+
+def _nbval(notebook: Path, jupyter_path: Path) -> subprocess.CompletedProcess:
+    """ci/test.sh's nbval command on one notebook, with kernels looked up in ``jupyter_path``."""
+    env = dict(os.environ, JUPYTER_PATH=str(jupyter_path), PYTHONPATH=str(ROOT))
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "ci.nbval_plugin",
+         "--nbval", "--nbval-sanitize-with", "ci/nbval_sanitize.cfg", str(notebook)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.slow
+def test_nbval_settings_compare_stderr_and_want_the_quiet_kernel(tmp_path: Path):
+    """ci/nbval_plugin.py: stderr is compared like any output, and nbval refuses to start with a
+    kernel that would forward TensorFlow's C++ lines."""
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {
+        "name": "python3", "display_name": "Python 3 (lstmkit)", "language": "python"}})
+    nb.cells = [nbformat.v4.new_code_cell("import sys\nprint('out')\nprint('err', file=sys.stderr)",
+                                          execution_count=1, outputs=[
+                                              nbformat.v4.new_output("stream", name="stdout",
+                                                                     text="out\n")])]
+    notebook = tmp_path / "tiny.ipynb"
+    nbformat.write(nb, notebook)
+    quiet, loud = tmp_path / "quiet", tmp_path / "loud"
+    _installer().install(quiet)
+    spec = _installer().kernel_spec()
+    spec["argv"] = [a for a in spec["argv"] if "capture_fd_output" not in a]
+    (loud / "kernels" / "python3").mkdir(parents=True)
+    (loud / "kernels" / "python3" / "kernel.json").write_text(json.dumps(spec))
+
+    refused = _nbval(notebook, loud)
+    assert refused.returncode == 4, refused.stdout + refused.stderr
+    assert "ci/install_kernel.py" in refused.stdout + refused.stderr
+
+    compared = _nbval(notebook, quiet / "share" / "jupyter")
+    assert compared.returncode == 1, compared.stdout + compared.stderr
+    assert "stderr" in compared.stdout and "err" in compared.stdout
+    nb.cells[0].outputs.append(nbformat.v4.new_output("stream", name="stderr", text="err\n"))
+    nbformat.write(nb, notebook)
+    passed = _nbval(notebook, quiet / "share" / "jupyter")
+    assert passed.returncode == 0, passed.stdout + passed.stderr
