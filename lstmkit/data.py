@@ -77,7 +77,7 @@ def load_digits_sequences() -> tuple[np.ndarray, np.ndarray]:
     except ImportError as err:  # pragma: no cover - depends on the environment
         raise ImportError(
             "load_digits_sequences needs scikit-learn, which ships the digits data set: "
-            "pip install 'lstmkit[data]' (or scikit-learn itself)."
+            "pip install scikit-learn (lstmkit's `data` extra)."
         ) from err
     digits = load_digits()
     x = (digits.images / 16.0).astype("float32")
