@@ -33,6 +33,7 @@ from keras.src import backend as keras_backend
 from lstmkit import recurrence
 from lstmkit.cells import LSTMCell, RNNCell
 from lstmkit.cudnn import cudnn_eligibility, gpu_available
+from lstmkit.loop import LoopOptions
 
 __all__ = ["LSTM", "SimpleRNN"]
 
@@ -147,13 +148,14 @@ class _SequenceLayer(keras.layers.RNN):
             return self.cell.get_dropout_mask(sequences[:, 0, :])
         return None
 
-    def _loop_options(self, mask: Any) -> dict:
-        return {
-            "mask": mask,
-            "go_backwards": self.go_backwards,
-            "return_sequences": self.return_sequences,
-            "zero_output_for_mask": self.zero_output_for_mask,
-        }
+    def _loop_options(self, mask: Any) -> LoopOptions:
+        """What :mod:`lstmkit.recurrence`'s loops need to know of this layer and call."""
+        return LoopOptions(
+            mask=mask,
+            go_backwards=self.go_backwards,
+            return_sequences=self.return_sequences,
+            zero_output_for_mask=self.zero_output_for_mask,
+        )
 
     # -- config ------------------------------------------------------------------------------
     def get_config(self) -> dict:
@@ -277,7 +279,7 @@ class SimpleRNN(_SequenceLayer):
             cell.bias,
             cell.activation,
             dropout_mask=self._input_dropout_mask(sequences, training),
-            **self._loop_options(mask),
+            options=self._loop_options(mask),
         )
 
 
@@ -435,7 +437,7 @@ class LSTM(_SequenceLayer):
             cell.bias,
             cell.gate_update,
             dropout_mask=self._input_dropout_mask(sequences, training),
-            **self._loop_options(mask),
+            options=self._loop_options(mask),
         )
 
     def _cudnn_loop(self, sequences: Any, initial_state: list, mask: Any, training: bool) -> tuple:
