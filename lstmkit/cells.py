@@ -26,12 +26,12 @@ from keras import constraints, initializers, ops, regularizers
 from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 
 from lstmkit.validation import (
-    check_implementation,
-    check_rate,
     check_states,
     check_step_input,
-    check_units,
     get_activation,
+    one_of,
+    positive_int,
+    rate,
 )
 
 __all__ = ["LSTMCell", "RNNCell"]
@@ -60,7 +60,7 @@ class _RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.units = check_units(units)
+        self.units = positive_int("units", units)
         self.activation = get_activation("activation", activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
@@ -72,8 +72,8 @@ class _RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.recurrent_constraint = constraints.get(recurrent_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
-        self.dropout = check_rate("dropout", dropout)
-        self.recurrent_dropout = check_rate("recurrent_dropout", recurrent_dropout)
+        self.dropout = rate("dropout", dropout)
+        self.recurrent_dropout = rate("recurrent_dropout", recurrent_dropout)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
 
@@ -292,7 +292,12 @@ class LSTMCell(_RecurrentCell):
         )
         self.recurrent_activation = get_activation("recurrent_activation", recurrent_activation)
         self.unit_forget_bias = bool(unit_forget_bias)
-        self.implementation = check_implementation(implementation)
+        self.implementation = one_of(
+            "implementation",
+            implementation,
+            (1, 2),
+            ("one product per gate", "one fused product"),
+        )
         if self.recurrent_dropout != 0.0:
             self.implementation = 1  # as Keras: recurrent dropout needs one product per gate
         if self.implementation == 1:

@@ -20,10 +20,11 @@ Every function checks its arguments and raises a ``ValueError`` that names the b
 
 from __future__ import annotations
 
-import operator
 from typing import Any
 
 import numpy as np
+
+from lstmkit.validation import fraction, positive_int
 
 __all__ = [
     "Normalizer",
@@ -32,30 +33,6 @@ __all__ = [
     "sliding_windows",
     "train_val_test_split",
 ]
-
-
-def _positive_int(name: str, value: Any) -> int:
-    """``value`` as an ``int`` if it is a positive integer, else a ``ValueError`` naming it."""
-    try:
-        result = operator.index(value)
-    except TypeError:
-        result = None
-    if result is None or isinstance(value, bool) or result <= 0:
-        raise ValueError(
-            f"Argument `{name}` must be a positive integer; received {name}={value!r}."
-        )
-    return result
-
-
-def _fraction(name: str, value: Any) -> float:
-    """``value`` as a float in [0, 1), else a ``ValueError`` naming it."""
-    try:
-        result = float(value)
-    except (TypeError, ValueError):
-        result = float("nan")
-    if isinstance(value, bool) or not 0.0 <= result < 1.0:  # also rejects NaN
-        raise ValueError(f"Argument `{name}` must be a float in [0, 1); received {name}={value!r}.")
-    return result
 
 
 def load_digits_sequences() -> tuple[np.ndarray, np.ndarray]:
@@ -130,9 +107,9 @@ def sliding_windows(
         ValueError: If ``series`` is not of rank 1 or 2, if ``window``, ``horizon`` or ``stride``
             is not a positive integer, or if ``window + horizon`` exceeds the series' length.
     """
-    window = _positive_int("window", window)
-    horizon = _positive_int("horizon", horizon)
-    stride = _positive_int("stride", stride)
+    window = positive_int("window", window)
+    horizon = positive_int("horizon", horizon)
+    stride = positive_int("stride", stride)
     values = np.asarray(series)
     if values.ndim not in (1, 2):
         raise ValueError(
@@ -202,8 +179,8 @@ def train_val_test_split(
             "Argument `arrays` must hold arrays of the same length along the first axis; "
             f"received lengths {lengths}."
         )
-    validation = _fraction("validation", validation)
-    test = _fraction("test", test)
+    validation = fraction("validation", validation)
+    test = fraction("test", test)
     if validation + test >= 1.0:
         raise ValueError(
             "Arguments `validation` and `test` must sum to less than 1 so that some data is left "

@@ -34,6 +34,7 @@ from lstmkit import recurrence
 from lstmkit.cells import LSTMCell, RNNCell
 from lstmkit.cudnn import cudnn_eligibility, gpu_available
 from lstmkit.loop import LoopOptions
+from lstmkit.validation import one_of
 
 __all__ = ["LSTM", "SimpleRNN"]
 
@@ -358,11 +359,7 @@ class LSTM(_SequenceLayer):
         use_cudnn: Any = "auto",
         **kwargs: Any,
     ) -> None:
-        if not (isinstance(use_cudnn, bool) or use_cudnn == "auto"):
-            raise ValueError(
-                "Argument `use_cudnn` must be 'auto', True or False; "
-                f"received use_cudnn={use_cudnn!r}."
-            )
+        one_of("use_cudnn", use_cudnn, ("auto", True, False))
         cell = LSTMCell(
             units,
             activation=activation,

@@ -21,23 +21,11 @@ In a stack, the input width of each layer is the number of units of the one belo
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Sequence
-from typing import Any
+
+from lstmkit.validation import positive_int
 
 __all__ = ["lstm_params", "simple_rnn_params", "stacked_lstm_params"]
-
-
-def _positive(name: str, value: Any) -> int:
-    try:
-        number = operator.index(value)
-    except TypeError:
-        number = None
-    if number is None or isinstance(value, bool) or number <= 0:
-        raise ValueError(
-            f"Argument `{name}` must be a positive integer; received {name}={value!r}."
-        )
-    return number
 
 
 def simple_rnn_params(input_dim: int, units: int, use_bias: bool = True) -> int:
@@ -48,7 +36,7 @@ def simple_rnn_params(input_dim: int, units: int, use_bias: bool = True) -> int:
         units: :math:`u`, the width of the state.
         use_bias: Whether the layer has a bias.
     """
-    d, u = _positive("input_dim", input_dim), _positive("units", units)
+    d, u = positive_int("input_dim", input_dim), positive_int("units", units)
     return u * (d + u) + (u if use_bias else 0)
 
 
