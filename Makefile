@@ -22,7 +22,7 @@ notebooks: $(STAMP)  ## re-execute notebooks in place to refresh their stored ou
 	bash ci/notebooks.sh
 
 lab: $(STAMP)  ## JupyterLab on notebooks/ with a kernel that has lstmkit installed
-	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
+	$(PY) -m lstmkit_cli.quiet $(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 bench: $(STAMP)
 	$(VENV)/bin/lstmkit bench

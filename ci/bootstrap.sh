@@ -27,10 +27,18 @@ if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
 fi
 echo "bootstrap: installing lstmkit[dev] into $VENV (first time: a few minutes)"
-# pip's warnings about this machine's local mirror folders are noise; real errors still fail the script.
-"$VENV/bin/python" -m pip install --quiet --upgrade pip 2>&1 | { grep -v "is ignored: it is neither" || true; }
-"$VENV/bin/python" -m pip install --quiet ${CONSTRAINTS:+-c "$CONSTRAINTS"} -e ".[dev]" 2>&1 \
-    | { grep -v "is ignored: it is neither" || true; }
+# pip's own chatter (mirror folders, setuptools' editable-install notice) goes to a log, shown
+# only when pip fails.
+LOG="$VENV/pip-install.log"
+pip_install() {
+    if ! "$VENV/bin/python" -m pip install --quiet "$@" >"$LOG" 2>&1; then
+        cat "$LOG" >&2
+        echo "bootstrap: pip install $* failed (log: $LOG)" >&2
+        exit 1
+    fi
+}
+pip_install --upgrade pip
+pip_install ${CONSTRAINTS:+-c "$CONSTRAINTS"} -e ".[dev]"
 # The course kernel, python3, quiet: TensorFlow's C++ start-up lines stay out of the notebooks.
 "$VENV/bin/python" ci/install_kernel.py >/dev/null
 touch "$STAMP"

@@ -9,7 +9,8 @@ export MPLBACKEND=module://matplotlib_inline.backend_inline
 for nb in "${@:-notebooks/*.ipynb}"; do
     for f in $nb; do
         echo "executing $f"
-        .venv/bin/jupyter nbconvert --to notebook --execute --inplace \
+        # lstmkit_cli.quiet: the kernels' TensorFlow start-up lines stay off the terminal too
+        .venv/bin/python -m lstmkit_cli.quiet .venv/bin/jupyter nbconvert --to notebook --execute --inplace \
             --ExecutePreprocessor.timeout=600 --ExecutePreprocessor.kernel_name=python3 "$f"
     done
 done

@@ -19,6 +19,7 @@ if [ ${#notebooks[@]} -eq 0 ]; then
     echo "no notebooks to check"
 else
     # ci/nbval_plugin.py: the nbval settings (stderr compared too; the course kernel must be quiet)
-    "$PY" -m pytest -p no:cacheprovider -p ci.nbval_plugin --nbval \
+    # lstmkit_cli.quiet: the kernels' TensorFlow start-up lines stay off the console
+    "$PY" -m lstmkit_cli.quiet "$PY" -m pytest -p no:cacheprovider -p ci.nbval_plugin --nbval \
         --nbval-sanitize-with ci/nbval_sanitize.cfg --nbval-cell-timeout=300 "${notebooks[@]}"
 fi

@@ -274,3 +274,36 @@ def test_smallest_bench_run_has_no_tensorflow_log_lines(tmp_path):
     noise = [line for line in result.stderr.splitlines()
              if any(mark in line for mark in TF_LOG_MARKS)]
     assert not noise, result.stderr
+
+
+NOISY = """
+import os, sys
+os.write(2, b"WARNING: All log messages before absl::InitializeLog() is called are written to "
+            b"STDERR\\nI0000 00:00:1796161525.616942   16811 cudart_stub.cc:31] Could not find "
+            b"cuda drivers on your machine, GPU will not be used.\\nE0000 00:00:1796161551.492494 "
+            b"  16811 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error: Failed "
+            b"call to cuInit: UNKNOWN ERROR (303)\\na real error\\n")
+sys.exit(3)
+"""
+
+
+def test_quiet_runs_a_command_without_tensorflow_start_up_lines(tmp_path):
+    """make notebooks / make lab / nbval run Jupyter through lstmkit_cli.quiet."""
+    script = tmp_path / "noisy.py"
+    script.write_text(NOISY)
+    env = _env()
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)
+    result = subprocess.run([sys.executable, "-m", "lstmkit_cli.quiet", sys.executable, script],
+                            capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    assert result.returncode == 3  # the command's own exit code
+    assert result.stderr == "a real error\n"
+    missing = subprocess.run([sys.executable, "-m", "lstmkit_cli.quiet", "no-such-command-x"],
+                             capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    assert missing.returncode == 127 and "no-such-command-x" in missing.stderr
+
+
+def test_the_jupyter_commands_run_quietly():
+    assert "lstmkit_cli.quiet" in (ROOT / "ci" / "notebooks.sh").read_text()
+    assert "lstmkit_cli.quiet" in (ROOT / "ci" / "test.sh").read_text()
+    lab = (ROOT / "Makefile").read_text().split("\nlab:")[1].split("\n\n")[0]
+    assert "lstmkit_cli.quiet" in lab
