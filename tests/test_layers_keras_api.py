@@ -1,6 +1,7 @@
 """lstmkit.LSTM / SimpleRNN as drop-in Keras layers: constructor, properties, config, weights,
 saving, Bidirectional, mixed precision, training, and tf.distribute.MirroredStrategy."""
 
+import contextlib
 import inspect
 import json
 import os
@@ -131,12 +132,20 @@ def test_bidirectional_matches_keras(merge_mode, return_state):
         np.testing.assert_allclose(a, b, atol=1e-5)
 
 
+@contextlib.contextmanager
+def dtype_policy(name):
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
 @pytest.fixture
 def mixed_float16():
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy("mixed_float16")
-    yield
-    keras.config.set_dtype_policy(previous)
+    with dtype_policy("mixed_float16"):
+        yield
 
 
 @pytest.mark.parametrize("kind", PAIRS)
@@ -153,6 +162,16 @@ def test_mixed_precision(kind, mixed_float16):
 
 
 def test_mixed_precision_policy_restored():
+    """Self-contained (it used to check something only when run after test_mixed_precision,
+    and nothing when run alone): layers built and called under mixed_float16 leave the global
+    policy to the caller, and the policy switch used above restores it, also on an error."""
+    assert keras.config.dtype_policy().name == "float32"
+    with pytest.raises(RuntimeError), dtype_policy("mixed_float16"):
+        for cls in (lstmkit.LSTM, lstmkit.SimpleRNN):
+            layer = cls(3)
+            assert layer(X).dtype == "float16"
+        assert keras.config.dtype_policy().name == "mixed_float16"
+        raise RuntimeError("leave the block early")
     assert keras.config.dtype_policy().name == "float32"
 
 
