@@ -16,8 +16,8 @@ echo "== notebooks (nbval, strict: stored outputs compared)"
 shopt -s nullglob
 notebooks=(notebooks/*.ipynb)
 if [ ${#notebooks[@]} -eq 0 ]; then
-    echo "no notebooks to check"
-else
-    "$PY" -m pytest -p no:cacheprovider --nbval --nbval-sanitize-with ci/nbval_sanitize.cfg \
-        --nbval-cell-timeout=300 "${notebooks[@]}"
+    echo "no notebooks in notebooks/ to check" >&2
+    exit 1
 fi
+"$PY" -m pytest -p no:cacheprovider --nbval --nbval-sanitize-with ci/nbval_sanitize.cfg \
+    --nbval-cell-timeout=300 "${notebooks[@]}"
