@@ -47,6 +47,7 @@ def _entries(report):
     return {e["name"]: e for e in report["reference"]["configs"]}
 
 
+@pytest.mark.slow  # runs the bench
 def test_json_top_level(quick):
     _, report = quick
     assert set(report) == {"machine", "settings", "reference", "cudnn_speedup", "sweeps",
@@ -64,6 +65,7 @@ def test_json_top_level(quick):
     assert matmul["gflops"] > 0 and matmul["rounds"] == report["settings"]["rounds"]
 
 
+@pytest.mark.slow  # runs the bench
 def test_every_configuration_of_the_issue_is_there(quick):
     _, report = quick
     names = set(_entries(report))
@@ -85,6 +87,7 @@ def test_every_configuration_of_the_issue_is_there(quick):
         assert not any("use_cudnn=False" in n for n in names)
 
 
+@pytest.mark.slow  # runs the bench
 def test_every_path_computes_the_keras_function(quick):
     """Same weights, same input: outputs and gradients equal the Keras layer's."""
     _, report = quick
@@ -95,6 +98,7 @@ def test_every_path_computes_the_keras_function(quick):
         assert entry["check"]["grads_max_abs_diff"] <= ATOL, name
 
 
+@pytest.mark.slow  # runs the bench
 def test_times_and_derived_numbers(quick):
     _, report = quick
     settings = report["settings"]
@@ -118,6 +122,7 @@ def test_times_and_derived_numbers(quick):
                 assert stats["speedup_best"] == pytest.approx(1.0)
 
 
+@pytest.mark.slow  # runs the bench
 def test_sweeps(swept):
     _, report, _ = swept
     settings = report["settings"]
@@ -142,11 +147,13 @@ def test_sweeps(swept):
                  "r2": np.corrcoef(x, y)[0, 1] ** 2}, rel=1e-6, abs=1e-12)
 
 
+@pytest.mark.slow  # runs the bench
 def test_plot_is_a_png(quick, swept):
     for out in (quick[0], swept[0]):
         assert (out / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow  # runs the bench
 def test_console_output_and_only(swept):
     _, report, text = swept
     if not tf.config.list_physical_devices("GPU"):
@@ -158,6 +165,7 @@ def test_console_output_and_only(swept):
     assert report["settings"]["xla"] is False
 
 
+@pytest.mark.slow
 def test_a_configuration_that_cannot_compile_is_reported_not_fatal():
     """tf.numpy_function has no XLA kernel: the XLA entry carries the error."""
     import keras

@@ -28,6 +28,8 @@ import pytest
 import requests
 import websocket
 
+pytestmark = pytest.mark.slow  # a Jupyter server, kernels and a browser
+
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")

@@ -175,6 +175,7 @@ def test_mixed_precision_policy_restored():
     assert keras.config.dtype_policy().name == "float32"
 
 
+@pytest.mark.slow
 def test_training_loss_curve_matches_keras():
     """Same initial weights and data (with right padding behind a Masking layer): the same
     losses epoch after epoch."""
@@ -202,6 +203,7 @@ def test_training_loss_curve_matches_keras():
     assert histories[1][-1] < histories[1][0]
 
 
+@pytest.mark.slow
 def test_xla_jit_compile_matches_keras():
     """The compiled loop compiles with XLA (Keras enables it only where every layer can)."""
     rng = np.random.default_rng(0)
@@ -250,6 +252,7 @@ MIRRORED_SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # subprocess
 def test_mirrored_strategy_on_two_logical_cpus():
     """In a subprocess: logical devices must be configured before TensorFlow starts."""
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}

@@ -16,6 +16,8 @@ import pytest
 from lstmkit import report
 from lstmkit.cli import main
 
+pytestmark = pytest.mark.slow  # papermill runs notebooks in kernels
+
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "notebooks"
 

@@ -25,6 +25,8 @@ from bs4 import BeautifulSoup
 from lstmkit import report, report_html
 from lstmkit.cli import main
 
+pytestmark = pytest.mark.slow  # papermill runs notebooks; a browser
+
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "notebooks"
 CHROMIUM = Path("/usr/bin/chromium")
