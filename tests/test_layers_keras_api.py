@@ -95,6 +95,7 @@ def test_regularization_losses_match_keras(kind):
     np.testing.assert_allclose(sorted(map(float, ours.losses)), sorted(expected), rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_save_and_load_without_custom_objects(tmp_path):
     inputs = keras.Input((6, 3))
     h = lstmkit.SimpleRNN(4, return_sequences=True, go_backwards=True)(inputs)
