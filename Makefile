@@ -9,14 +9,14 @@ STAMP := $(VENV)/.lstmkit-installed
 report: $(STAMP)  ## execute the course notebooks into reports/latest/ (the main job); ARGS="-f params/full.yaml" for bigger runs
 	$(VENV)/bin/lstmkit report $(ARGS)
 
-test: $(STAMP)  ## everything CI runs: lint, unit tests, notebooks under strict nbval
+test: $(STAMP)  ## everything CI runs: lint, all tests (slow ones too), notebooks under strict nbval
 	bash ci/test.sh
 
 lint: $(STAMP)
 	$(PY) -m ruff check lstmkit lstmkit_cli tests notebooks
 
-unit: $(STAMP)
-	$(PY) -m pytest tests
+unit: $(STAMP)  ## the fast tests (not marked slow: no subprocess, browser, kernel or bench), in under two minutes
+	PYTHONHASHSEED=0 TF_CPP_MIN_LOG_LEVEL=2 MPLBACKEND=Agg $(PY) -m pytest -m "not slow" tests
 
 notebooks: $(STAMP)  ## re-execute notebooks in place to refresh their stored outputs
 	bash ci/notebooks.sh

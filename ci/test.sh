@@ -16,10 +16,10 @@ echo "== notebooks (nbval, strict: stored outputs compared)"
 shopt -s nullglob
 notebooks=(notebooks/*.ipynb)
 if [ ${#notebooks[@]} -eq 0 ]; then
-    echo "no notebooks to check"
-else
-    # ci/nbval_plugin.py: the nbval settings (stderr compared too; the course kernel must be quiet)
-    # lstmkit_cli.quiet: the kernels' TensorFlow start-up lines stay off the console
-    "$PY" -m lstmkit_cli.quiet "$PY" -m pytest -p no:cacheprovider -p ci.nbval_plugin --nbval \
-        --nbval-sanitize-with ci/nbval_sanitize.cfg --nbval-cell-timeout=300 "${notebooks[@]}"
+    echo "no notebooks in notebooks/ to check" >&2
+    exit 1
 fi
+# ci/nbval_plugin.py: the nbval settings (stderr compared too; the course kernel must be quiet)
+# lstmkit_cli.quiet: the kernels' TensorFlow start-up lines stay off the console
+"$PY" -m lstmkit_cli.quiet "$PY" -m pytest -p no:cacheprovider -p ci.nbval_plugin --nbval \
+    --nbval-sanitize-with ci/nbval_sanitize.cfg --nbval-cell-timeout=300 "${notebooks[@]}"

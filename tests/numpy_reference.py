@@ -1,4 +1,5 @@
-"""Independent NumPy implementations of the cell equations, written from the textbook formulas.
+"""Independent NumPy implementations of the cell equations, written from the textbook formulas,
+and of the layers around them (masking and go_backwards as Keras documents them).
 
 They share no code with lstmkit or Keras, so agreement with both is evidence, not tautology.
 """
@@ -69,3 +70,60 @@ def run_lstm(x, weights, activation="tanh", recurrent_activation="sigmoid", h0=N
                          recurrent_activation)
         out.append(h)
     return np.stack(out, axis=1), c
+
+
+def _scan(x, step, states, mask=None, go_backwards=False):
+    """Keras' recurrence over time around ``step(x_t, states) -> (output, states)``.
+
+    ``go_backwards`` reads the steps (and the mask) last to first and returns the outputs in
+    that reversed order. Where ``mask[:, t]`` is False a sample keeps its states and repeats its
+    previous output (zeros before its first unmasked step), as Keras does by default
+    (``zero_output_for_mask=False``). Returns (outputs (batch, time, units), final states).
+    """
+    steps = x.shape[1]
+    order = range(steps - 1, -1, -1) if go_backwards else range(steps)
+    output = np.zeros((x.shape[0], states[0].shape[-1]))
+    outputs = []
+    for t in order:
+        new_output, new_states = step(x[:, t], states)
+        if mask is None:
+            output, states = new_output, new_states
+        else:
+            keep = mask[:, t][:, None].astype(bool)
+            output = np.where(keep, new_output, output)
+            states = [np.where(keep, new, old) for new, old in zip(new_states, states,
+                                                                  strict=True)]
+        outputs.append(output)
+    return np.stack(outputs, axis=1), states
+
+
+def rnn_layer(x, weights, activation="tanh", h0=None, mask=None, go_backwards=False):
+    """keras.layers.SimpleRNN over (batch, time, features): (all outputs, final h)."""
+    kernel, recurrent_kernel, *rest = weights
+    bias = rest[0] if rest else None
+    h = np.zeros((x.shape[0], kernel.shape[1])) if h0 is None else h0
+
+    def step(x_t, states):
+        h_new = rnn_step(x_t, states[0], kernel, recurrent_kernel, bias, activation)
+        return h_new, [h_new]
+
+    outputs, (h,) = _scan(x, step, [h], mask, go_backwards)
+    return outputs, h
+
+
+def lstm_layer(x, weights, activation="tanh", recurrent_activation="sigmoid", h0=None, c0=None,
+               mask=None, go_backwards=False):
+    """keras.layers.LSTM over (batch, time, features): (all outputs, final h, final c)."""
+    kernel, recurrent_kernel, *rest = weights
+    bias = rest[0] if rest else None
+    u = recurrent_kernel.shape[0]
+    h = np.zeros((x.shape[0], u)) if h0 is None else h0
+    c = np.zeros((x.shape[0], u)) if c0 is None else c0
+
+    def step(x_t, states):
+        h_new, c_new = lstm_step(x_t, *states, kernel, recurrent_kernel, bias, activation,
+                                 recurrent_activation)
+        return h_new, [h_new, c_new]
+
+    outputs, (h, c) = _scan(x, step, [h, c], mask, go_backwards)
+    return outputs, h, c

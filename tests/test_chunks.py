@@ -37,6 +37,7 @@ def test_applies_to_unknown_lengths_and_eager_calls_only():
     assert answers == [False, True]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("steps", LENGTHS)
 @pytest.mark.parametrize("masked", [False, True])
 def test_chunked_lstm_loops_equal_one_loop(steps, masked):
@@ -56,6 +57,7 @@ def test_chunked_lstm_loops_equal_one_loop(steps, masked):
         np.testing.assert_allclose(a, b, atol=1e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("steps", LENGTHS)
 def test_chunked_rnn_backward_equals_one_loop(steps):
     projected, u = _random((steps, BATCH, UNITS), 1), _random((UNITS, UNITS), 2)
@@ -68,6 +70,7 @@ def test_chunked_rnn_backward_equals_one_loop(steps):
         np.testing.assert_allclose(a, b, atol=1e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("ours_cls", "keras_cls"), [(lstmkit.LSTM, keras.layers.LSTM),
                                                      (lstmkit.SimpleRNN, keras.layers.SimpleRNN)])
 def test_changing_lengths_equal_keras_and_compile_only_chunks(ours_cls, keras_cls, monkeypatch):

@@ -54,6 +54,7 @@ def _run_entry(argv: list[str]) -> subprocess.CompletedProcess:
                           env=_env(), cwd=ROOT, timeout=300)
 
 
+@pytest.mark.slow  # subprocess
 @pytest.mark.parametrize("argv", [["--help"], ["--version"], ["bench", "--help"],
                                   ["report", "--help"], ["bench", "--batch", "-3"]])
 def test_help_version_and_usage_errors_import_no_tensorflow(argv):
@@ -65,6 +66,7 @@ def test_help_version_and_usage_errors_import_no_tensorflow(argv):
     assert seconds < 30, seconds  # well under a second on an idle machine; no TensorFlow here
 
 
+@pytest.mark.slow  # subprocess
 def test_python_dash_m_lstmkit_cli_imports_no_tensorflow_for_help():
     result = subprocess.run(  # -X importtime lists every module imported, on stderr
         [sys.executable, "-X", "importtime", "-m", "lstmkit_cli", "bench", "--help"],
@@ -77,6 +79,7 @@ def test_python_dash_m_lstmkit_cli_imports_no_tensorflow_for_help():
     assert "lstmkit_cli" in imported
 
 
+@pytest.mark.slow  # subprocess importing TensorFlow
 def test_python_dash_m_lstmkit_is_the_same_command():
     result = subprocess.run([sys.executable, "-m", "lstmkit", "--version"], capture_output=True,
                             text=True, env=_env(), cwd=ROOT, timeout=300)
@@ -177,6 +180,7 @@ def test_usage_errors_exit_2_with_one_line_naming_the_argument(tmp_path, capsys,
     assert no_work == []
 
 
+@pytest.mark.slow  # subprocess
 def test_usage_error_in_a_fresh_process_prints_no_traceback(tmp_path):
     a_file = tmp_path / "bench.json"
     a_file.write_text("{}")
@@ -252,6 +256,7 @@ def test_the_console_filter_keeps_what_the_level_keeps():
     assert "fatal" in console.strip_tf_logs(SAMPLE, 3).decode()
 
 
+@pytest.mark.slow  # subprocess
 def test_quiet_tensorflow_filters_child_processes_too(tmp_path, capfd, monkeypatch):
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
     with console.quiet_tensorflow():
@@ -264,6 +269,7 @@ def test_quiet_tensorflow_filters_child_processes_too(tmp_path, capfd, monkeypat
     assert capfd.readouterr().err == "after\n"
 
 
+@pytest.mark.slow  # runs the bench
 def test_smallest_bench_run_has_no_tensorflow_log_lines(tmp_path):
     """The whole command in a fresh process, TF_CPP_MIN_LOG_LEVEL unset (the command sets it)."""
     result = _run_entry(["bench", "--quick", "--no-sweeps", "--no-workloads", "--no-xla",
@@ -287,6 +293,7 @@ sys.exit(3)
 """
 
 
+@pytest.mark.slow  # subprocesses
 def test_quiet_runs_a_command_without_tensorflow_start_up_lines(tmp_path):
     """make notebooks / make lab / nbval run Jupyter through lstmkit_cli.quiet."""
     script = tmp_path / "noisy.py"

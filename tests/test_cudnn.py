@@ -76,6 +76,7 @@ def test_mask_reasons(rows, expected):
         assert all(part in text for part in expected) and bool(text) == bool(expected)
 
 
+@pytest.mark.slow
 def test_mask_reasons_agree_with_keras_checks():
     """Keras' own run-time checks (keras.src.backend.tensorflow.rnn) on every 2x4 mask."""
     layer = lstmkit.LSTM(UNITS)
@@ -114,6 +115,7 @@ def test_gpu_available_is_tensorflows_answer():
 X = np.random.default_rng(0).normal(size=(2, 4, 5)).astype("float32")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(gpu_available(), reason="checks the CPU-only behaviour")
 def test_auto_on_cpu_falls_back_silently_and_true_raises():
     ours, ref = lstmkit.LSTM(UNITS), keras.layers.LSTM(UNITS)

@@ -17,6 +17,9 @@ from pathlib import Path
 
 import distribute_worker as worker
 import numpy as np
+import pytest
+
+pytestmark = pytest.mark.slow  # worker subprocesses
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT_S = 240  # for all processes together; they take well under a minute on 2 cores

@@ -1,8 +1,8 @@
 """JupyterLab as a learner uses it: a real server on a loopback port, its REST API and kernels,
 and a real browser (Debian's headless Chromium driven by Selenium) rendering a course notebook.
 
-The server serves a temporary copy of ``notebooks/`` (the fixture notebooks while the course has
-none), so nothing it writes (checkpoints, kernel metadata) touches the repository.
+The server serves a temporary copy of the course's ``notebooks/``, so nothing it writes
+(checkpoints, kernel metadata) touches the repository.
 The browser test is skipped where ``/usr/bin/chromium`` or ``/usr/bin/chromedriver`` is missing,
 except under CI (``CI=true``; ``ci/install_browser.sh`` installs them), where it must run.
 """
@@ -27,6 +27,8 @@ import nbformat
 import pytest
 import requests
 import websocket
+
+pytestmark = pytest.mark.slow  # a Jupyter server, kernels and a browser
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -64,8 +66,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     base = tmp_path_factory.mktemp("jupyter")
     root = base / "notebooks"
     root.mkdir()
-    sources = sorted((ROOT / "notebooks").glob("*.ipynb")) or sorted(
-        (ROOT / "tests" / "fixtures" / "notebooks").glob("*.ipynb"))
+    sources = sorted((ROOT / "notebooks").glob("*.ipynb"))
+    assert sources, "no course notebooks in notebooks/"
     notebooks = [Path(shutil.copy(p, root)) for p in sources]
     settings = base / "settings" / "@jupyterlab" / "apputils-extension"
     settings.mkdir(parents=True)  # no "get notified about Jupyter news?" prompt over the page

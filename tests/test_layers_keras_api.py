@@ -1,6 +1,7 @@
 """lstmkit.LSTM / SimpleRNN as drop-in Keras layers: constructor, properties, config, weights,
 saving, Bidirectional, mixed precision, training, and tf.distribute.MirroredStrategy."""
 
+import contextlib
 import inspect
 import json
 import os
@@ -94,6 +95,7 @@ def test_regularization_losses_match_keras(kind):
     np.testing.assert_allclose(sorted(map(float, ours.losses)), sorted(expected), rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_save_and_load_without_custom_objects(tmp_path):
     inputs = keras.Input((6, 3))
     h = lstmkit.SimpleRNN(4, return_sequences=True, go_backwards=True)(inputs)
@@ -131,12 +133,20 @@ def test_bidirectional_matches_keras(merge_mode, return_state):
         np.testing.assert_allclose(a, b, atol=1e-5)
 
 
+@contextlib.contextmanager
+def dtype_policy(name):
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
 @pytest.fixture
 def mixed_float16():
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy("mixed_float16")
-    yield
-    keras.config.set_dtype_policy(previous)
+    with dtype_policy("mixed_float16"):
+        yield
 
 
 @pytest.mark.parametrize("kind", PAIRS)
@@ -153,9 +163,20 @@ def test_mixed_precision(kind, mixed_float16):
 
 
 def test_mixed_precision_policy_restored():
+    """Self-contained (it used to check something only when run after test_mixed_precision,
+    and nothing when run alone): layers built and called under mixed_float16 leave the global
+    policy to the caller, and the policy switch used above restores it, also on an error."""
+    assert keras.config.dtype_policy().name == "float32"
+    with pytest.raises(RuntimeError), dtype_policy("mixed_float16"):
+        for cls in (lstmkit.LSTM, lstmkit.SimpleRNN):
+            layer = cls(3)
+            assert layer(X).dtype == "float16"
+        assert keras.config.dtype_policy().name == "mixed_float16"
+        raise RuntimeError("leave the block early")
     assert keras.config.dtype_policy().name == "float32"
 
 
+@pytest.mark.slow
 def test_training_loss_curve_matches_keras():
     """Same initial weights and data (with right padding behind a Masking layer): the same
     losses epoch after epoch."""
@@ -183,6 +204,7 @@ def test_training_loss_curve_matches_keras():
     assert histories[1][-1] < histories[1][0]
 
 
+@pytest.mark.slow
 def test_xla_jit_compile_matches_keras():
     """The compiled loop compiles with XLA (Keras enables it only where every layer can)."""
     rng = np.random.default_rng(0)
@@ -231,6 +253,7 @@ MIRRORED_SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # subprocess
 def test_mirrored_strategy_on_two_logical_cpus():
     """In a subprocess: logical devices must be configured before TensorFlow starts."""
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}

@@ -13,6 +13,8 @@ import tensorflow as tf
 
 import lstmkit
 
+pytestmark = pytest.mark.slow  # about five minutes of workloads
+
 ATOL = 1e-5
 BATCH, STEPS, FEATURES, UNITS = 4, 6, 3, 5
 KINDS = {

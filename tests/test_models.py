@@ -46,6 +46,7 @@ def test_bad_arguments(kwargs, match):
         stacked_lstm(**kwargs)
 
 
+@pytest.mark.slow
 def test_trains():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(32, 4, 8)).astype("float32")

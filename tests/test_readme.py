@@ -25,6 +25,8 @@ import yaml
 from lstmkit import report
 from lstmkit_cli import build_parser
 
+pytestmark = pytest.mark.slow  # runs the README's commands and subprocesses
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover

@@ -170,6 +170,7 @@ def test_static_shapes_survive_a_more_general_trace(kind, return_sequences):
     assert shapes and all(shape.is_fully_defined() for shape in shapes), shapes
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", CORES)
 def test_custom_gradient_equals_finite_differences(kind):
     """float64, central differences: the whole Jacobian of every output w.r.t. every input."""
@@ -453,6 +454,7 @@ def shard_case(kind, return_sequences, go_backwards, dropout, batch=SHARD_BATCH)
     return fn, [x, *states, *weights]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("kind", "return_sequences", "go_backwards", "dropout"),
     [
@@ -474,6 +476,7 @@ def test_shards_compute_what_one_loop_does(monkeypatch, kind, return_sequences, 
     assert_all_close(shards[1], one_loop[1], 1e-5, "gradients")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["lstm", "simple_rnn"])
 @pytest.mark.parametrize("batch", [SHARD_BATCH, 2])
 def test_shards_of_a_batch_known_only_at_run_time(monkeypatch, kind, batch):

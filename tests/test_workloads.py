@@ -21,6 +21,8 @@ from lstmkit import bench, bench_report, workloads
 from lstmkit.cli import main
 from lstmkit.timing import Config, Runner
 
+pytestmark = pytest.mark.slow  # runs the bench's workload matrix
+
 MASKED = ("b", "c", "d", "b-rnn")
 
 
