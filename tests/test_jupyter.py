@@ -27,12 +27,11 @@ import nbformat
 import pytest
 import requests
 import websocket
+from browser import headless_chromium, require_chromium
 
 pytestmark = pytest.mark.slow  # a Jupyter server, kernels and a browser
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 ARTIFACTS = ROOT / "test-artifacts"
 START_TIMEOUT = 90  # seconds for the server to answer
 KERNEL_TIMEOUT = 180  # seconds for `import lstmkit` (TensorFlow) on a busy 2-core machine
@@ -180,31 +179,14 @@ def _first_heading(notebook: Path) -> str:
 
 
 def test_browser_renders_a_notebook_in_jupyterlab(server: Server, tmp_path: Path) -> None:
-    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.is_file()]
-    if missing:
-        message = (f"{' and '.join(missing)} not found; install Debian's chromium and "
-                   "chromium-driver (ci/install_browser.sh) to run the browser test")
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+    require_chromium()
     from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     notebook = server.notebooks[0]
     expected = _first_heading(notebook)
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--window-size=1400,1000",
-                 f"--user-data-dir={tmp_path / 'chromium-profile'}"):
-        options.add_argument(flag)
-    service = Service(executable_path=str(CHROMEDRIVER),
-                      log_output=str(tmp_path / "chromedriver.log"))
-    driver = webdriver.Chrome(options=options, service=service)
-    try:
+    with headless_chromium(tmp_path, window="1400,1000") as driver:
         driver.get(f"{server.url}/lab/tree/{notebook.name}?token={server.token}")
         selector = ".jp-NotebookPanel .jp-RenderedMarkdown :is(h1, h2, h3, h4, h5, h6)"
 
@@ -218,6 +200,4 @@ def test_browser_renders_a_notebook_in_jupyterlab(server: Server, tmp_path: Path
         shot = ARTIFACTS / f"jupyterlab_{notebook.stem}.png"
         assert driver.save_screenshot(str(shot))
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    finally:
-        driver.quit()
     assert rendered == expected

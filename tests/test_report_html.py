@@ -11,7 +11,6 @@ except under CI (``CI=true``), where it must run.
 from __future__ import annotations
 
 import ast
-import os
 import re
 import sys
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from browser import OFFLINE, headless_chromium
 from bs4 import BeautifulSoup
 
 from lstmkit import report, report_html
@@ -29,8 +29,6 @@ pytestmark = pytest.mark.slow  # papermill runs notebooks; a browser
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "notebooks"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 STEMS = ["01_params", "02_fails", "03_after"]
 RENDER_TIMEOUT = 60  # seconds for MathJax to typeset a page on a busy 2-core machine
 
@@ -250,33 +248,8 @@ def test_report_module_imports_nothing_heavy_at_top_level() -> None:
 @pytest.fixture
 def offline_chromium(tmp_path: Path) -> Iterator[object]:
     """Headless Chromium that cannot reach any network (every host unresolvable, a dead proxy)."""
-    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.is_file()]
-    if missing:
-        message = (f"{' and '.join(missing)} not found; install Debian's chromium and "
-                   "chromium-driver (ci/install_browser.sh) to run the browser test")
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--window-size=1200,900",
-                 "--proxy-server=127.0.0.1:9",
-                 "--host-resolver-rules=MAP * ~NOTFOUND",
-                 f"--user-data-dir={tmp_path / 'chromium-profile'}"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    service = Service(executable_path=str(CHROMEDRIVER),
-                      log_output=str(tmp_path / "chromedriver.log"))
-    driver = webdriver.Chrome(options=options, service=service)
-    try:
+    with headless_chromium(tmp_path, extra=OFFLINE, browser_log=True) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 _MATH_STATE = """
