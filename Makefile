@@ -4,13 +4,16 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.lstmkit-installed
 
-.PHONY: report test lint unit notebooks lab bench venv clean
+.PHONY: report test test-oldest lint unit notebooks lab bench venv clean
 
 report: $(STAMP)  ## execute the course notebooks into reports/latest/ (the main job); ARGS="-f params/full.yaml" for bigger runs
 	$(VENV)/bin/lstmkit report $(ARGS)
 
-test: $(STAMP)  ## everything CI runs: lint, all tests (slow ones too), notebooks under strict nbval
+test: $(STAMP)  ## everything CI runs: lint, all tests (slow ones too), notebooks under strict nbval, test-oldest
 	bash ci/test.sh
+
+test-oldest:  ## the cells, layers and recurrence tests on the oldest TensorFlow and Keras admitted (.venv-oldest)
+	bash ci/oldest.sh
 
 lint: $(STAMP)
 	$(PY) -m ruff check lstmkit lstmkit_cli tests notebooks
@@ -33,4 +36,4 @@ $(STAMP): pyproject.toml ci/constraints.txt ci/install_kernel.py
 	bash ci/bootstrap.sh
 
 clean:
-	rm -rf $(VENV) reports .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-oldest reports .pytest_cache .ruff_cache

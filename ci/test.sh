@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Everything CI checks: lint, unit tests, and the notebooks under strict nbval.
+# Everything CI checks: lint, unit tests, the notebooks under strict nbval, and the core tests on
+# the oldest TensorFlow and Keras that pyproject.toml admits (ci/oldest.sh, its own .venv-oldest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash ci/bootstrap.sh
@@ -23,3 +24,5 @@ fi
 # lstmkit_cli.quiet: the kernels' TensorFlow start-up lines stay off the console
 "$PY" -m lstmkit_cli.quiet "$PY" -m pytest -p no:cacheprovider -p ci.nbval_plugin --nbval \
     --nbval-sanitize-with ci/nbval_sanitize.cfg --nbval-cell-timeout=300 "${notebooks[@]}"
+echo "== oldest versions (ci/constraints-oldest.txt): cells, layers, recurrence"
+bash ci/oldest.sh

@@ -34,10 +34,24 @@ def _environment() -> tuple[set[str], list[str]]:
     return conda, pip_section
 
 
-def _constraints() -> list[str]:
+def _constraints(name: str = "constraints.txt") -> list[str]:
     lines = [line.split("#")[0].strip()
-             for line in (ROOT / "ci" / "constraints.txt").read_text().splitlines()]
+             for line in (ROOT / "ci" / name).read_text().splitlines()]
     return [line for line in lines if line]
+
+
+def _lower_bounds() -> dict[str, str]:
+    """{name: version} of pyproject's runtime dependencies written 'name>=version'."""
+    bounds = {}
+    for requirement in _pyproject()["project"]["dependencies"]:
+        match = re.fullmatch(r"([A-Za-z0-9_.\-]+)>=([0-9][0-9A-Za-z.]*)", requirement.strip())
+        assert match, f"a runtime dependency without a plain lower bound: {requirement}"
+        bounds[_name(match[1])] = match[2]
+    return bounds
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split("."))
 
 
 def test_environment_yml_lists_the_same_packages_as_pyproject():
@@ -84,10 +98,35 @@ def test_dependencies_are_not_pinned():
 
 
 def test_tensorflow_ships_keras_3():
-    deps = _pyproject()["project"]["dependencies"]
-    assert "tensorflow>=2.16" in deps and "keras>=3.0" in deps
-    assert any(r.startswith("tensorflow[and-cuda]") for r in
-               _pyproject()["project"]["optional-dependencies"]["gpu"])
+    bounds = _lower_bounds()
+    assert _version(bounds["tensorflow"]) >= (2, 16) and _version(bounds["keras"]) >= (3, 0)
+    assert f"tensorflow[and-cuda]>={bounds['tensorflow']}" in \
+        _pyproject()["project"]["optional-dependencies"]["gpu"]
+
+
+def test_lower_bounds_are_the_oldest_versions_ci_tests():
+    """pyproject's lower bounds for TensorFlow and Keras are exactly the versions that
+    ci/constraints-oldest.txt pins and ci/oldest.sh tests, so the two cannot drift apart; every
+    other pinned dependency of the package is admitted by its bound."""
+    bounds = _lower_bounds()
+    pins = dict(pin.split("==") for pin in _constraints("constraints-oldest.txt"))
+    pins = {_name(name): version for name, version in pins.items()}
+    assert {name: pins.get(name) for name in ("tensorflow", "keras")} == \
+        {name: bounds[name] for name in ("tensorflow", "keras")}
+    for name in bounds.keys() & pins.keys():
+        assert _version(pins[name]) >= _version(bounds[name]), (name, pins[name], bounds[name])
+    assert {"numpy", "pytest", "hypothesis"} <= pins.keys()
+
+
+def test_ci_runs_the_core_tests_on_the_oldest_versions():
+    test_sh = (ROOT / "ci" / "test.sh").read_text()
+    oldest = (ROOT / "ci" / "oldest.sh").read_text()
+    assert re.search(r"^bash ci/oldest\.sh$", test_sh, re.MULTILINE)
+    assert "CONSTRAINTS=ci/constraints-oldest.txt" in oldest and '-c $CONSTRAINTS -e .' in oldest
+    assert '[ "$STAMP" -nt pyproject.toml ] && [ "$STAMP" -nt "$CONSTRAINTS" ]' in oldest
+    for tests in ("tests/test_cells.py", "tests/test_layers.py", "tests/test_recurrence.py"):
+        assert tests in oldest
+    assert ".venv-oldest/" in (ROOT / ".gitignore").read_text().splitlines()
 
 
 def test_readme_opens_with_the_two_commands():
