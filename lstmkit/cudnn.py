@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 from keras import activations, ops
 
-__all__ = ["cudnn_eligibility", "gpu_available"]
+__all__ = ["cudnn_eligibility", "gpu_available", "mask_reasons"]
 
 # The very functions Keras' TensorFlow backend accepts (identity checks, as in
 # keras.src.backend.tensorflow.rnn._do_lstm_arguments_support_cudnn).
@@ -90,11 +90,11 @@ def cudnn_eligibility(layer: Any, mask: Any = None) -> list[str]:
     if not cell.use_bias:
         reasons.append("use_bias=False")
     if mask is not None:
-        reasons.extend(_mask_reasons(mask))
+        reasons.extend(mask_reasons(mask))
     return reasons
 
 
-def _mask_reasons(mask: Any) -> list[str]:
+def mask_reasons(mask: Any) -> list[str]:
     """Reasons a concrete (batch, timesteps) mask rules cuDNN out."""
     try:
         values = np.asarray(mask).astype(bool)
