@@ -7,7 +7,7 @@ STAMP := $(VENV)/.lstmkit-installed
 .PHONY: report test lint unit notebooks lab bench venv clean
 
 report: $(STAMP)  ## execute the course notebooks into reports/latest/ (the main job); ARGS="-f params/full.yaml" for bigger runs
-	$(PY) -m lstmkit report $(ARGS)
+	$(VENV)/bin/lstmkit report $(ARGS)
 
 test: $(STAMP)  ## everything CI runs: lint, unit tests, notebooks under strict nbval
 	bash ci/test.sh
@@ -25,7 +25,7 @@ lab: $(STAMP)  ## JupyterLab on notebooks/ with a kernel that has lstmkit instal
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 bench: $(STAMP)
-	TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m lstmkit bench
+	$(VENV)/bin/lstmkit bench
 
 venv: $(STAMP)
 

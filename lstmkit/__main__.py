@@ -1,5 +1,6 @@
-"""``python -m lstmkit ...`` is the ``lstmkit`` command (``lstmkit/__init__.py`` imports no
-TensorFlow when Python imports it for this; see ``_run_as_command`` there)."""
+"""``python -m lstmkit ...`` is the ``lstmkit`` command. Python imports the package (and so
+TensorFlow) first; the console script ``lstmkit`` and ``python -m lstmkit_cli`` do not, which
+makes their ``--help`` instant."""
 
 import sys
 

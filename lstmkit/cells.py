@@ -27,12 +27,12 @@ from keras import constraints, initializers, ops, regularizers
 
 from lstmkit.internals import DropoutRNNCell
 from lstmkit.validation import (
-    check_implementation,
-    check_rate,
     check_states,
     check_step_input,
-    check_units,
     get_activation,
+    one_of,
+    positive_int,
+    rate,
 )
 
 __all__ = ["LSTMCell", "RNNCell"]
@@ -61,7 +61,7 @@ class _RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.units = check_units(units)
+        self.units = positive_int("units", units)
         self.activation = get_activation("activation", activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
@@ -73,8 +73,8 @@ class _RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.recurrent_constraint = constraints.get(recurrent_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
-        self.dropout = check_rate("dropout", dropout)
-        self.recurrent_dropout = check_rate("recurrent_dropout", recurrent_dropout)
+        self.dropout = rate("dropout", dropout)
+        self.recurrent_dropout = rate("recurrent_dropout", recurrent_dropout)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
 
@@ -161,15 +161,23 @@ class RNNCell(_RecurrentCell):
 
     Args:
         units: Positive integer, the width of :math:`h`.
-        activation: Activation :math:`\phi` (name, callable or None for linear). Default tanh.
-        use_bias: Whether to add :math:`b`.
-        kernel_initializer, recurrent_initializer, bias_initializer: Initializers for
-            :math:`W` (glorot_uniform), :math:`U` (orthogonal) and :math:`b` (zeros).
-        kernel_regularizer, recurrent_regularizer, bias_regularizer: Optional regularizers.
-        kernel_constraint, recurrent_constraint, bias_constraint: Optional constraints.
-        dropout: Fraction in [0, 1] of input units dropped (training only).
+        activation: Activation :math:`\phi`: a name, a callable, or None for linear.
+            Defaults to `"tanh"`.
+        use_bias: Whether to add :math:`b`. Defaults to `True`.
+        kernel_initializer: Initializer of :math:`W`. Defaults to `"glorot_uniform"`.
+        recurrent_initializer: Initializer of :math:`U`. Defaults to `"orthogonal"`.
+        bias_initializer: Initializer of :math:`b`. Defaults to `"zeros"`.
+        kernel_regularizer: Regularizer of :math:`W`. Defaults to `None`.
+        recurrent_regularizer: Regularizer of :math:`U`. Defaults to `None`.
+        bias_regularizer: Regularizer of :math:`b`. Defaults to `None`.
+        kernel_constraint: Constraint on :math:`W`. Defaults to `None`.
+        recurrent_constraint: Constraint on :math:`U`. Defaults to `None`.
+        bias_constraint: Constraint on :math:`b`. Defaults to `None`.
+        dropout: Fraction in [0, 1] of input units dropped (training only). Defaults to `0.0`.
         recurrent_dropout: Fraction in [0, 1] of :math:`h_{t-1}` units dropped (training only).
-        seed: Seed for the dropout masks.
+            Defaults to `0.0`.
+        seed: Seed for the dropout masks. Defaults to `None`.
+        **kwargs: Base layer arguments (``name``, ``dtype``, ``trainable``, ...).
 
     Call arguments:
         inputs: (batch, input_dim) tensor, the input at one step.
@@ -178,6 +186,24 @@ class RNNCell(_RecurrentCell):
 
     Returns:
         ``(h, [h])`` (or ``(h, h)`` when ``states`` was a bare tensor), as Keras does.
+
+    Raises:
+        ValueError: If an argument is out of range (``units`` not a positive integer, a
+            dropout rate outside [0, 1], an unknown activation), or a call's ``inputs`` or
+            ``states`` have the wrong shape.
+
+    Example:
+
+    >>> cell = lstmkit.RNNCell(4)
+    >>> h, states = cell(np.ones((2, 3), "float32"), [np.zeros((2, 4), "float32")])
+    >>> tuple(h.shape), len(states), cell.state_size
+    ((2, 4), 1, 4)
+    >>> keras_cell = keras.layers.SimpleRNNCell(4)
+    >>> _ = keras_cell(np.ones((2, 3), "float32"), [np.zeros((2, 4), "float32")])
+    >>> keras_cell.set_weights(cell.get_weights())  # same weights, same layout
+    >>> expected, _ = keras_cell(np.ones((2, 3), "float32"), [np.zeros((2, 4), "float32")])
+    >>> bool(np.allclose(h, expected))
+    True
     """
 
     def __init__(self, units: int, **kwargs: Any) -> None:
@@ -226,21 +252,31 @@ class LSTMCell(_RecurrentCell):
 
     Args:
         units: Positive integer, the width of :math:`h` and :math:`c`.
-        activation: :math:`\phi` for the candidate and the output. Default tanh.
-        recurrent_activation: :math:`\sigma` for the three gates. Default sigmoid.
-        use_bias: Whether to add the biases :math:`b`.
-        kernel_initializer, recurrent_initializer, bias_initializer: Initializers of
-            :math:`W` (glorot_uniform), :math:`U` (orthogonal), :math:`b` (zeros).
-        unit_forget_bias: If True (default), the forget block of the bias starts at exactly 1
+        activation: :math:`\phi` for the candidate and the output (a name, a callable, or
+            None for linear). Defaults to `"tanh"`.
+        recurrent_activation: :math:`\sigma` for the three gates. Defaults to `"sigmoid"`.
+        use_bias: Whether to add the biases :math:`b`. Defaults to `True`.
+        kernel_initializer: Initializer of :math:`W`. Defaults to `"glorot_uniform"`.
+        recurrent_initializer: Initializer of :math:`U`. Defaults to `"orthogonal"`.
+        bias_initializer: Initializer of :math:`b`. Defaults to `"zeros"`.
+        unit_forget_bias: If True, the forget block of the bias starts at exactly 1
             (Jozefowicz et al., 2015) and the other blocks use ``bias_initializer``.
-        kernel_regularizer, recurrent_regularizer, bias_regularizer: Optional regularizers.
-        kernel_constraint, recurrent_constraint, bias_constraint: Optional constraints.
-        dropout: Fraction in [0, 1] of input units dropped (training only).
+            Defaults to `True`.
+        kernel_regularizer: Regularizer of :math:`W`. Defaults to `None`.
+        recurrent_regularizer: Regularizer of :math:`U`. Defaults to `None`.
+        bias_regularizer: Regularizer of :math:`b`. Defaults to `None`.
+        kernel_constraint: Constraint on :math:`W`. Defaults to `None`.
+        recurrent_constraint: Constraint on :math:`U`. Defaults to `None`.
+        bias_constraint: Constraint on :math:`b`. Defaults to `None`.
+        dropout: Fraction in [0, 1] of input units dropped (training only). Defaults to `0.0`.
         recurrent_dropout: Fraction in [0, 1] of :math:`h_{t-1}` units dropped (training
-            only). As in Keras, a non-zero value selects ``implementation=1``.
-        seed: Seed for the dropout masks.
-        implementation: 2 (default): one fused product ``x @ kernel + h @ recurrent_kernel``
-            split into four; 1: one product per gate (and, with dropout, one mask per gate).
+            only). As in Keras, a non-zero value selects ``implementation=1``. Defaults to
+            `0.0`.
+        seed: Seed for the dropout masks. Defaults to `None`.
+        implementation: 2: one fused product ``x @ kernel + h @ recurrent_kernel`` split into
+            four; 1: one product per gate (and, with dropout, one mask per gate). Defaults to
+            `2`.
+        **kwargs: Base layer arguments (``name``, ``dtype``, ``trainable``, ...).
 
     Call arguments:
         inputs: (batch, input_dim) tensor, the input at one step.
@@ -249,6 +285,23 @@ class LSTMCell(_RecurrentCell):
 
     Returns:
         ``(h, [h, c])``: the output is the very tensor of the new h state.
+
+    Raises:
+        ValueError: If an argument is out of range (``units`` not a positive integer, a
+            dropout rate outside [0, 1], an unknown activation, ``implementation`` not 1 or
+            2), or a call's ``inputs`` or ``states`` have the wrong shape.
+
+    Example:
+
+    >>> cell = lstmkit.LSTMCell(4)
+    >>> zeros = np.zeros((2, 4), "float32")
+    >>> h, (h_again, c) = cell(np.ones((2, 3), "float32"), [zeros, zeros])
+    >>> tuple(h.shape), tuple(c.shape), cell.state_size
+    ((2, 4), (2, 4), [4, 4])
+    >>> h is h_again
+    True
+    >>> [tuple(w.shape) for w in cell.get_weights()]  # kernel, recurrent_kernel, bias
+    [(3, 16), (4, 16), (16,)]
     """
 
     def __init__(
@@ -293,7 +346,12 @@ class LSTMCell(_RecurrentCell):
         )
         self.recurrent_activation = get_activation("recurrent_activation", recurrent_activation)
         self.unit_forget_bias = bool(unit_forget_bias)
-        self.implementation = check_implementation(implementation)
+        self.implementation = one_of(
+            "implementation",
+            implementation,
+            (1, 2),
+            ("one product per gate", "one fused product"),
+        )
         if self.recurrent_dropout != 0.0:
             self.implementation = 1  # as Keras: recurrent dropout needs one product per gate
         if self.implementation == 1:
@@ -358,8 +416,23 @@ class LSTMCell(_RecurrentCell):
         step at a time; ``lstmkit.LSTM``'s compiled loop computes :math:`x_t W_k + b_k` for all
         steps at once and calls this for the rest, so both share this one implementation.
 
+        Args:
+            z_i: Pre-activation of the input gate, (batch, units).
+            z_f: Pre-activation of the forget gate, (batch, units).
+            z_g: Pre-activation of the candidate, (batch, units).
+            z_o: Pre-activation of the output gate, (batch, units).
+            c_prev: The previous carry :math:`c_{t-1}`, (batch, units).
+
         Returns:
             ``(h, c)``, each (batch, units).
+
+        Example:
+
+        >>> cell = lstmkit.LSTMCell(2)
+        >>> z, c_prev = np.zeros((1, 2), "float32"), np.ones((1, 2), "float32")
+        >>> h, c = cell.gate_update(z, z, z, z, c_prev)  # sigmoid(0) = 0.5, tanh(0) = 0
+        >>> np.asarray(c).tolist()
+        [[0.5, 0.5]]
         """
         i = self.recurrent_activation(z_i)
         f = self.recurrent_activation(z_f)

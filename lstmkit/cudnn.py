@@ -34,7 +34,17 @@ def _name(function: Any) -> str:
 
 
 def gpu_available() -> bool:
-    """Whether TensorFlow sees at least one GPU (the device half of cuDNN eligibility)."""
+    """Whether TensorFlow sees at least one GPU (the device half of cuDNN eligibility).
+
+    Returns:
+        True when ``tf.config.list_logical_devices("GPU")`` lists a device.
+
+    Example:
+
+    >>> on_gpu = lstmkit.cudnn.gpu_available()  # False on a machine without a GPU
+    >>> isinstance(on_gpu, bool)
+    True
+    """
     return bool(tf.config.list_logical_devices("GPU"))
 
 
@@ -53,16 +63,26 @@ def cudnn_eligibility(layer: Any, mask: Any = None) -> list[str]:
     Whether a GPU is visible is not checked here: see :func:`gpu_available`.
 
     Args:
-        layer: a layer, typically an LSTM sequence layer (lstmkit's or Keras').
+        layer: A layer, typically an LSTM sequence layer (lstmkit's or Keras').
         mask: None, or a concrete (batch, timesteps) boolean mask (NumPy array or eager
             tensor). A symbolic mask cannot be inspected; the layer then leaves the check to
-            the kernel at run time, as Keras does.
+            the kernel at run time, as Keras does. Defaults to `None` (no mask checked).
 
     Returns:
         Human-readable reasons, one per failed condition, in the order above.
 
     Raises:
         ValueError: if ``mask`` is symbolic or not of rank 2.
+
+    Example:
+
+    >>> from lstmkit.cudnn import cudnn_eligibility
+    >>> cudnn_eligibility(lstmkit.LSTM(4))
+    []
+    >>> cudnn_eligibility(lstmkit.LSTM(4, activation="relu", use_bias=False))
+    ['activation is relu, not tanh', 'use_bias=False']
+    >>> cudnn_eligibility(lstmkit.LSTM(4), mask=np.array([[True, True], [False, True]]))
+    ['mask is not strictly right-padded (real steps first, then padding) in sample(s) [1]']
     """
     is_lstm_layer = isinstance(layer, keras.layers.LSTM) or (
         isinstance(layer, keras.layers.RNN) and hasattr(layer, "use_cudnn")
@@ -95,7 +115,27 @@ def cudnn_eligibility(layer: Any, mask: Any = None) -> list[str]:
 
 
 def mask_reasons(mask: Any) -> list[str]:
-    """Reasons a concrete (batch, timesteps) mask rules cuDNN out."""
+    """Reasons a concrete (batch, timesteps) mask rules cuDNN out (the mask part of
+    :func:`cudnn_eligibility`).
+
+    Args:
+        mask: a concrete (batch, timesteps) boolean mask (NumPy array or eager tensor).
+
+    Returns:
+        Human-readable reasons: not strictly right-padded, a row entirely False; empty when
+        the mask suits cuDNN.
+
+    Raises:
+        ValueError: if ``mask`` is symbolic or not of rank 2.
+
+    Example:
+
+    >>> from lstmkit.cudnn import mask_reasons
+    >>> mask_reasons(np.array([[True, True, False], [True, False, False]]))
+    []
+    >>> mask_reasons(np.array([[True, True, True], [False, False, False]]))
+    ['sample(s) [1] are fully masked']
+    """
     try:
         values = np.asarray(mask).astype(bool)
     except (NotImplementedError, TypeError, ValueError) as err:  # symbolic tensors

@@ -20,10 +20,11 @@ Every function checks its arguments and raises a ``ValueError`` that names the b
 
 from __future__ import annotations
 
-import operator
 from typing import Any
 
 import numpy as np
+
+from lstmkit.validation import fraction, positive_int
 
 __all__ = [
     "Normalizer",
@@ -32,30 +33,6 @@ __all__ = [
     "sliding_windows",
     "train_val_test_split",
 ]
-
-
-def _positive_int(name: str, value: Any) -> int:
-    """``value`` as an ``int`` if it is a positive integer, else a ``ValueError`` naming it."""
-    try:
-        result = operator.index(value)
-    except TypeError:
-        result = None
-    if result is None or isinstance(value, bool) or result <= 0:
-        raise ValueError(
-            f"Argument `{name}` must be a positive integer; received {name}={value!r}."
-        )
-    return result
-
-
-def _fraction(name: str, value: Any) -> float:
-    """``value`` as a float in [0, 1), else a ``ValueError`` naming it."""
-    try:
-        result = float(value)
-    except (TypeError, ValueError):
-        result = float("nan")
-    if isinstance(value, bool) or not 0.0 <= result < 1.0:  # also rejects NaN
-        raise ValueError(f"Argument `{name}` must be a float in [0, 1); received {name}={value!r}.")
-    return result
 
 
 def load_digits_sequences() -> tuple[np.ndarray, np.ndarray]:
@@ -71,13 +48,21 @@ def load_digits_sequences() -> tuple[np.ndarray, np.ndarray]:
 
     Raises:
         ImportError: If scikit-learn (lstmkit's ``data`` extra) is not installed.
+
+    Example:
+
+    >>> x, y = lstmkit.data.load_digits_sequences()
+    >>> x.shape, x.dtype, y.shape, y[:5].tolist()
+    ((1797, 8, 8), dtype('float32'), (1797,), [0, 1, 2, 3, 4])
+    >>> float(x.min()), float(x.max())
+    (0.0, 1.0)
     """
     try:
         from sklearn.datasets import load_digits
     except ImportError as err:  # pragma: no cover - depends on the environment
         raise ImportError(
             "load_digits_sequences needs scikit-learn, which ships the digits data set: "
-            "pip install 'lstmkit[data]' (or scikit-learn itself)."
+            "pip install scikit-learn (lstmkit's `data` extra)."
         ) from err
     digits = load_digits()
     x = (digits.images / 16.0).astype("float32")
@@ -90,6 +75,12 @@ def load_goog_prices() -> tuple[np.ndarray, np.ndarray]:
     Returns:
         ``(dates, close)``: ``dates`` of dtype ``datetime64[D]`` and ``close`` float64 (US
         dollars), both of shape (1047,), one entry per trading day in increasing date order.
+
+    Example:
+
+    >>> dates, close = lstmkit.data.load_goog_prices()
+    >>> dates.shape, str(dates[0]), str(dates[-1])
+    ((1047,), '2004-08-19', '2008-10-14')
     """
     from matplotlib import cbook
 
@@ -119,8 +110,9 @@ def sliding_windows(
         series: Array-like of shape (T,) (one feature) or (T, features).
         window: Positive integer :math:`w`, the number of time steps in each input window.
         horizon: Positive integer :math:`h`, how many steps after the window's last step the
-            target lies.
-        stride: Positive integer, steps between the starts of consecutive windows.
+            target lies. Defaults to `1` (the next step).
+        stride: Positive integer, steps between the starts of consecutive windows. Defaults to
+            `1`.
 
     Returns:
         ``(x, y)``: ``x`` of shape (N, window, features) and ``y`` of shape (N, features), copies
@@ -129,10 +121,18 @@ def sliding_windows(
     Raises:
         ValueError: If ``series`` is not of rank 1 or 2, if ``window``, ``horizon`` or ``stride``
             is not a positive integer, or if ``window + horizon`` exceeds the series' length.
+
+    Example:
+
+    >>> x, y = lstmkit.data.sliding_windows(np.arange(6), window=3)
+    >>> x[..., 0].tolist(), y[:, 0].tolist()
+    ([[0, 1, 2], [1, 2, 3], [2, 3, 4]], [3, 4, 5])
+    >>> x.shape, y.shape  # (N, window, features), (N, features)
+    ((3, 3, 1), (3, 1))
     """
-    window = _positive_int("window", window)
-    horizon = _positive_int("horizon", horizon)
-    stride = _positive_int("stride", stride)
+    window = positive_int("window", window)
+    horizon = positive_int("horizon", horizon)
+    stride = positive_int("stride", stride)
     values = np.asarray(series)
     if values.ndim not in (1, 2):
         raise ValueError(
@@ -173,10 +173,11 @@ def train_val_test_split(
     Args:
         *arrays: One or more array-likes with the same length along their first axis (for
             example inputs and targets).
-        validation: Fraction in [0, 1) of the samples for validation.
-        test: Fraction in [0, 1) of the samples for testing.
-        shuffle: Whether to permute the samples before splitting.
-        seed: Seed of the permutation (used only with ``shuffle=True``).
+        validation: Fraction in [0, 1) of the samples for validation. Defaults to `0.15`.
+        test: Fraction in [0, 1) of the samples for testing. Defaults to `0.15`.
+        shuffle: Whether to permute the samples before splitting. Defaults to `False`.
+        seed: Seed of the permutation (used only with ``shuffle=True``). Defaults to `None`
+            (a fresh permutation each call).
 
     Returns:
         ``(train, val, test)``, each a tuple with one array per input array, in input order.
@@ -185,6 +186,14 @@ def train_val_test_split(
         ValueError: If no array is given, an array is a scalar, the arrays' lengths differ,
             ``validation`` or ``test`` is not in [0, 1), their sum is not below 1, or the
             training part would be empty.
+
+    Example:
+
+    >>> x, y = np.arange(10), np.arange(10) * 10
+    >>> (x_train, y_train), (x_val, y_val), (x_test, y_test) = (
+    ...     lstmkit.data.train_val_test_split(x, y, validation=0.2, test=0.2))
+    >>> x_train.tolist(), x_val.tolist(), y_test.tolist()
+    ([0, 1, 2, 3, 4, 5], [6, 7], [80, 90])
     """
     if not arrays:
         raise ValueError(
@@ -202,8 +211,8 @@ def train_val_test_split(
             "Argument `arrays` must hold arrays of the same length along the first axis; "
             f"received lengths {lengths}."
         )
-    validation = _fraction("validation", validation)
-    test = _fraction("test", test)
+    validation = fraction("validation", validation)
+    test = fraction("test", test)
     if validation + test >= 1.0:
         raise ValueError(
             "Arguments `validation` and `test` must sum to less than 1 so that some data is left "
@@ -247,6 +256,22 @@ class Normalizer:
     Attributes:
         mean_: (features,) float64 array :math:`\mu`, set by ``fit``.
         std_: (features,) float64 array :math:`\sigma`, set by ``fit``.
+
+    Raises:
+        ValueError: If data is empty, of rank 0 or not finite numbers, if ``transform`` or
+            ``inverse_transform`` runs before ``fit``, or the number of features differs from
+            the fitted data's.
+
+    Example:
+
+    >>> train, test = np.array([[1.0], [3.0]]), np.array([[5.0]])
+    >>> normalizer = lstmkit.data.Normalizer().fit(train)
+    >>> normalizer.mean_.tolist(), normalizer.std_.tolist()
+    ([2.0], [1.0])
+    >>> normalizer.transform(test).tolist()  # test data scaled with the training statistics
+    [[3.0]]
+    >>> normalizer.inverse_transform(normalizer.transform(test)).tolist()
+    [[5.0]]
     """
 
     def __init__(self) -> None:
@@ -266,7 +291,14 @@ class Normalizer:
         return values
 
     def fit(self, x: Any) -> Normalizer:
-        """Compute the per-feature mean and standard deviation of ``x``; returns ``self``."""
+        """Compute the per-feature mean and standard deviation of ``x``.
+
+        Args:
+            x: Training data, features on the last axis.
+
+        Returns:
+            ``self``, fitted.
+        """
         values = self._check(x, "x").astype("float64")
         axes = tuple(range(values.ndim - 1))
         self.mean_ = values.mean(axis=axes)
@@ -286,17 +318,38 @@ class Normalizer:
         return values
 
     def transform(self, x: Any) -> np.ndarray:
-        r"""Return :math:`(x - \mu) / \sigma`, in ``x``'s dtype if floating, else float64."""
+        r"""Return :math:`(x - \mu) / \sigma`, in ``x``'s dtype if floating, else float64.
+
+        Args:
+            x: Data with the fitted number of features on the last axis.
+
+        Returns:
+            The standardised data, of ``x``'s shape.
+        """
         values = self._fitted(x, "x")
         dtype = values.dtype if np.issubdtype(values.dtype, np.floating) else np.float64
         return ((values - self.mean_) / self.std_).astype(dtype)
 
     def inverse_transform(self, z: Any) -> np.ndarray:
-        r"""Return :math:`z \sigma + \mu`, in ``z``'s dtype if floating, else float64."""
+        r"""Return :math:`z \sigma + \mu`, in ``z``'s dtype if floating, else float64.
+
+        Args:
+            z: Standardised data with the fitted number of features on the last axis.
+
+        Returns:
+            The data in its original units, of ``z``'s shape.
+        """
         values = self._fitted(z, "z")
         dtype = values.dtype if np.issubdtype(values.dtype, np.floating) else np.float64
         return (values * self.std_ + self.mean_).astype(dtype)
 
     def fit_transform(self, x: Any) -> np.ndarray:
-        """``fit(x)``, then ``transform(x)``."""
+        """``fit(x)``, then ``transform(x)``.
+
+        Args:
+            x: Training data, features on the last axis.
+
+        Returns:
+            ``x`` standardised with its own statistics.
+        """
         return self.fit(x).transform(x)

@@ -45,7 +45,7 @@ def forward_mode_in_graph(tensors: Sequence[Any]) -> bool:
     """Whether a ``tf.autodiff.ForwardAccumulator`` watches ``tensors`` while a graph is built.
     TensorFlow cannot push tangents through a ``tf.while_loop`` over TensorArrays in a graph
     (``keras.layers.LSTM`` raises a TypeError there), so
-    :func:`lstmkit.loop.recurrence` then unrolls."""
+    :func:`lstmkit.loop.scan_steps` then unrolls."""
     return (
         internals.TAPE_INTERNALS
         and not tf.executing_eagerly()

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
-from lstmkit.loop import recurrence
+from lstmkit.loop import LoopOptions, scan_steps
 
 __all__ = ["recurrent_kernel_gradient"]
 
@@ -43,15 +43,15 @@ def recurrent_kernel_gradient(h0: tf.Tensor, h_seq: tf.Tensor, dz_seq: tf.Tensor
 
 
 def _reference_core(step: Callable, return_sequences: bool, mask: tf.Tensor | None) -> Callable:
-    """``core(P, *states, U)`` of a fused path computed by :func:`recurrence` with ``step``:
+    """``core(P, *states, U)`` of a fused path computed by :func:`scan_steps` with ``step``:
     the same function and outputs (time-major state sequence ``h_seq`` first with
     ``return_sequences``), which TensorFlow's autodiff differentiates to any order."""
 
     def core(projected: tf.Tensor, *states_and_u: tf.Tensor) -> list[tf.Tensor]:
         *states, u = states_and_u
         batch_major = None if mask is None else tf.transpose(mask[:, :, 0])
-        _, outputs, final = recurrence(
-            projected, states, lambda p, s: step(p, s, u), mask=batch_major
+        _, outputs, final = scan_steps(
+            projected, states, lambda p, s: step(p, s, u), options=LoopOptions(mask=batch_major)
         )
         if not return_sequences:
             return final

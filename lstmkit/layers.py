@@ -36,6 +36,8 @@ from keras import regularizers
 from lstmkit import internals, recurrence
 from lstmkit.cells import LSTMCell, RNNCell
 from lstmkit.cudnn import cudnn_eligibility, gpu_available
+from lstmkit.loop import LoopOptions
+from lstmkit.validation import one_of
 
 __all__ = ["LSTM", "SimpleRNN"]
 
@@ -169,13 +171,14 @@ class _SequenceLayer(keras.layers.RNN):
             return self.cell.get_dropout_mask(sequences[:, 0, :])
         return None
 
-    def _loop_options(self, mask: Any) -> dict:
-        return {
-            "mask": mask,
-            "go_backwards": self.go_backwards,
-            "return_sequences": self.return_sequences,
-            "zero_output_for_mask": self.zero_output_for_mask,
-        }
+    def _loop_options(self, mask: Any) -> LoopOptions:
+        """What :mod:`lstmkit.recurrence`'s loops need to know of this layer and call."""
+        return LoopOptions(
+            mask=mask,
+            go_backwards=self.go_backwards,
+            return_sequences=self.return_sequences,
+            zero_output_for_mask=self.zero_output_for_mask,
+        )
 
     # -- config ------------------------------------------------------------------------------
     def get_config(self) -> dict:
@@ -201,26 +204,61 @@ class SimpleRNN(_SequenceLayer):
     For each step, :math:`h_t = \phi(x_t W + h_{t-1} U + b)` (see :class:`lstmkit.RNNCell`).
 
     Args:
-        units, activation, use_bias, kernel_initializer, recurrent_initializer,
-        bias_initializer, kernel_regularizer, recurrent_regularizer, bias_regularizer,
-        kernel_constraint, recurrent_constraint, bias_constraint, dropout, recurrent_dropout,
-        seed: as in :class:`lstmkit.RNNCell`.
-        activity_regularizer: Regularizer applied to the layer's output (keras.layers.SimpleRNN
-            3.15 accepts this argument but ignores it; lstmkit applies it).
+        units: Positive integer, the width of :math:`h`.
+        activation: Activation :math:`\phi`: a name, a callable, or None for linear.
+            Defaults to `"tanh"`.
+        use_bias: Whether to add :math:`b`. Defaults to `True`.
+        kernel_initializer: Initializer of :math:`W`. Defaults to `"glorot_uniform"`.
+        recurrent_initializer: Initializer of :math:`U`. Defaults to `"orthogonal"`.
+        bias_initializer: Initializer of :math:`b`. Defaults to `"zeros"`.
+        kernel_regularizer: Regularizer of :math:`W`. Defaults to `None`.
+        recurrent_regularizer: Regularizer of :math:`U`. Defaults to `None`.
+        bias_regularizer: Regularizer of :math:`b`. Defaults to `None`.
+        activity_regularizer: Regularizer of the layer's output (keras.layers.SimpleRNN 3.15
+            accepts this argument but ignores it; lstmkit applies it). Defaults to `None`.
+        kernel_constraint: Constraint on :math:`W`. Defaults to `None`.
+        recurrent_constraint: Constraint on :math:`U`. Defaults to `None`.
+        bias_constraint: Constraint on :math:`b`. Defaults to `None`.
+        dropout: Fraction in [0, 1] of input units dropped (training only). Defaults to `0.0`.
+        recurrent_dropout: Fraction in [0, 1] of :math:`h_{t-1}` units dropped (training only;
+            the cell-by-cell loop then runs). Defaults to `0.0`.
         return_sequences: Return the output of every step (batch, time, units) instead of the
-            last one (batch, units).
-        return_state: Also return the final state: ``[output, h]``.
+            last one (batch, units). Defaults to `False`.
+        return_state: Also return the final state(s) after the output. Defaults to `False`.
         go_backwards: Process the sequence backwards and return the reversed sequence.
+            Defaults to `False`.
         stateful: Reuse the final states of each batch as the initial states of the next
-            (requires a fixed batch size; ``reset_state()`` zeroes them).
-        unroll: Unroll the loop in Python (short sequences only).
-        **kwargs: ``zero_output_for_mask`` and base layer arguments (name, dtype, ...).
+            (requires a fixed batch size; ``reset_state()`` zeroes them). Defaults to `False`.
+        unroll: Unroll the loop in Python (short sequences only). Defaults to `False`.
+        seed: Seed for the dropout masks. Defaults to `None`.
+        **kwargs: ``zero_output_for_mask`` (zeros, not the previous output, at masked steps of
+            the returned sequence; default False) and base layer arguments (name, dtype, ...).
 
     Call arguments:
         sequences: (batch, timesteps, features).
         initial_state: ``[h0]`` or ``h0``, (batch, units); zeros when None.
         mask: (batch, timesteps) booleans, False at steps to skip (the state is carried over).
         training: Whether dropout applies.
+
+    Returns:
+        The output, (batch, units) or with ``return_sequences`` (batch, timesteps, units);
+        with ``return_state``, ``[output, h]``.
+
+    Raises:
+        ValueError: If an argument is out of range (as in :class:`lstmkit.RNNCell`), or a
+            call's ``initial_state`` or ``mask`` does not fit its sequences.
+
+    Example:
+
+    >>> x = np.random.default_rng(0).random((2, 5, 3)).astype("float32")
+    >>> layer = lstmkit.SimpleRNN(4, return_sequences=True)
+    >>> tuple(layer(x).shape)
+    (2, 5, 4)
+    >>> theirs = keras.layers.SimpleRNN(4, return_sequences=True)
+    >>> _ = theirs(x)
+    >>> theirs.set_weights(layer.get_weights())
+    >>> bool(np.allclose(layer(x), theirs(x), atol=1e-6))
+    True
     """
 
     _state_names = ("h",)
@@ -299,7 +337,7 @@ class SimpleRNN(_SequenceLayer):
             cell.bias,
             cell.activation,
             dropout_mask=self._input_dropout_mask(sequences, training),
-            **self._loop_options(mask),
+            options=self._loop_options(mask),
         )
 
 
@@ -320,22 +358,39 @@ class LSTM(_SequenceLayer):
     recurrent dropout in training and ``unroll=True``.
 
     Args:
-        units, activation, recurrent_activation, use_bias, kernel_initializer,
-        recurrent_initializer, bias_initializer, unit_forget_bias, kernel_regularizer,
-        recurrent_regularizer, bias_regularizer, kernel_constraint, recurrent_constraint,
-        bias_constraint, dropout, recurrent_dropout, seed: as in :class:`lstmkit.LSTMCell`.
-        activity_regularizer: Regularizer applied to the layer's output.
-        return_sequences: Return :math:`h_t` of every step (batch, time, units) instead of the
-            last one (batch, units).
-        return_state: Also return the final states: ``[output, h, c]``.
+        units: Positive integer, the width of :math:`h` and :math:`c`.
+        activation: :math:`\phi` for the candidate and the output. Defaults to `"tanh"`.
+        recurrent_activation: :math:`\sigma` for the three gates. Defaults to `"sigmoid"`.
+        use_bias: Whether to add :math:`b`. Defaults to `True`.
+        kernel_initializer: Initializer of :math:`W`. Defaults to `"glorot_uniform"`.
+        recurrent_initializer: Initializer of :math:`U`. Defaults to `"orthogonal"`.
+        bias_initializer: Initializer of :math:`b`. Defaults to `"zeros"`.
+        unit_forget_bias: Start the forget block of the bias at 1 (see
+            :class:`lstmkit.LSTMCell`). Defaults to `True`.
+        kernel_regularizer: Regularizer of :math:`W`. Defaults to `None`.
+        recurrent_regularizer: Regularizer of :math:`U`. Defaults to `None`.
+        bias_regularizer: Regularizer of :math:`b`. Defaults to `None`.
+        activity_regularizer: Regularizer of the layer's output. Defaults to `None`.
+        kernel_constraint: Constraint on :math:`W`. Defaults to `None`.
+        recurrent_constraint: Constraint on :math:`U`. Defaults to `None`.
+        bias_constraint: Constraint on :math:`b`. Defaults to `None`.
+        dropout: Fraction in [0, 1] of input units dropped (training only). Defaults to `0.0`.
+        recurrent_dropout: Fraction in [0, 1] of :math:`h_{t-1}` units dropped (training only;
+            the cell-by-cell loop then runs). Defaults to `0.0`.
+        seed: Seed for the dropout masks. Defaults to `None`.
+        return_sequences: Return the output of every step (batch, time, units) instead of the
+            last one (batch, units). Defaults to `False`.
+        return_state: Also return the final state(s) after the output. Defaults to `False`.
         go_backwards: Process the sequence backwards and return the reversed sequence.
+            Defaults to `False`.
         stateful: Reuse the final states of each batch as the initial states of the next
-            (requires a fixed batch size; ``reset_state()`` zeroes them).
-        unroll: Unroll the loop in Python (short sequences only; rules out cuDNN).
+            (requires a fixed batch size; ``reset_state()`` zeroes them). Defaults to `False`.
+        unroll: Unroll the loop in Python (short sequences only; rules out cuDNN). Defaults to
+            `False`.
         use_cudnn: ``"auto"`` (use cuDNN when possible), True (use it or raise a ValueError
-            listing why it cannot be used) or False (never).
-        **kwargs: ``implementation`` (1 or 2, see :class:`lstmkit.LSTMCell`),
-            ``zero_output_for_mask`` and base layer arguments (name, dtype, ...).
+            listing why it cannot be used) or False (never). Defaults to `"auto"`.
+        **kwargs: ``implementation`` (1 or 2, see :class:`lstmkit.LSTMCell`; default 2),
+            ``zero_output_for_mask`` (default False) and base layer arguments (name, dtype, ...).
 
     Call arguments:
         sequences: (batch, timesteps, features).
@@ -343,6 +398,28 @@ class LSTM(_SequenceLayer):
         mask: (batch, timesteps) booleans, False at steps to skip (the states are carried
             over).
         training: Whether dropout applies.
+
+    Returns:
+        The output :math:`h`, (batch, units) or with ``return_sequences`` (batch, timesteps,
+        units); with ``return_state``, ``[output, h, c]``.
+
+    Raises:
+        ValueError: If an argument is out of range (as in :class:`lstmkit.LSTMCell`;
+            ``use_cudnn`` not "auto", True or False), a call's ``initial_state`` or ``mask``
+            does not fit its sequences, or ``use_cudnn=True`` where cuDNN cannot run.
+
+    Example:
+
+    >>> x = np.random.default_rng(0).random((2, 5, 3)).astype("float32")
+    >>> layer = lstmkit.LSTM(4, return_state=True)
+    >>> output, h, c = layer(x)
+    >>> tuple(output.shape), tuple(c.shape), bool(np.all(output == h))
+    ((2, 4), (2, 4), True)
+    >>> theirs = keras.layers.LSTM(4, return_state=True)
+    >>> _ = theirs(x)
+    >>> theirs.set_weights(layer.get_weights())
+    >>> bool(np.allclose(output, theirs(x)[0], atol=1e-6))
+    True
     """
 
     recurrent_activation = _from_cell("recurrent_activation")
@@ -378,11 +455,7 @@ class LSTM(_SequenceLayer):
         use_cudnn: Any = "auto",
         **kwargs: Any,
     ) -> None:
-        if not (isinstance(use_cudnn, bool) or use_cudnn == "auto"):
-            raise ValueError(
-                "Argument `use_cudnn` must be 'auto', True or False; "
-                f"received use_cudnn={use_cudnn!r}."
-            )
+        one_of("use_cudnn", use_cudnn, ("auto", True, False))
         cell = LSTMCell(
             units,
             activation=activation,
@@ -464,7 +537,7 @@ class LSTM(_SequenceLayer):
             cell.bias,
             cell.gate_update,
             dropout_mask=self._input_dropout_mask(sequences, training),
-            **self._loop_options(mask),
+            options=self._loop_options(mask),
         )
 
     def _cudnn_loop(self, sequences: Any, initial_state: list, mask: Any, training: bool) -> tuple:

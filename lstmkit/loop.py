@@ -22,7 +22,7 @@ Masking follows ``keras.src.backend.tensorflow.rnn.rnn`` exactly: at a masked st
 keep their previous values and the output repeats the previous *output* (zeros before the first
 unmasked step), or is zero when ``zero_output_for_mask`` is True.
 
-:func:`recurrence` takes the cell's own step as an argument: the maths of a step is the cell's,
+:func:`scan_steps` takes the cell's own step as an argument: the maths of a step is the cell's,
 only its organisation differs. It covers every configuration, and TensorFlow's autodiff
 differentiates it to any order; :mod:`lstmkit.recurrence` runs the faster fused loops where
 they apply.
@@ -31,15 +31,36 @@ they apply.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import tensorflow as tf
 
 from lstmkit.derivatives import forward_mode_in_graph
 
-__all__ = ["project_inputs", "recurrence"]
+__all__ = ["LoopOptions", "project_inputs", "scan_steps"]
 
+#: ``step(p_t, states) -> new_states``: one step of a cell, from its input projection ``p_t``
+#: (batch, features) and the previous states to the new states; ``new_states[0]`` is the output.
 Step = Callable[[tf.Tensor, tuple], tuple]
+
+
+@dataclass(frozen=True, eq=False)  # eq=False: ``mask`` is a tensor, compared by identity
+class LoopOptions:
+    """How a layer drives its loop: what travels from ``lstmkit.SimpleRNN``/``LSTM`` to the loops.
+
+    Args:
+        mask: None or (batch, time), True where a step is real.
+        go_backwards: Process the steps last to first; outputs come in processing order, as
+            Keras returns them.
+        return_sequences: Keep the output of every step (else only the last).
+        zero_output_for_mask: Output zeros at masked steps instead of the previous output.
+    """
+
+    mask: Any = None
+    go_backwards: bool = False
+    return_sequences: bool = True
+    zero_output_for_mask: bool = False
 
 
 def project_inputs(
@@ -82,34 +103,31 @@ def project_inputs(
     return tf.reshape(projected, [shape[0], shape[1], tf.shape(kernel)[1]])
 
 
-def recurrence(
+def scan_steps(
     projected: tf.Tensor,
     initial_states: Sequence[Any],
     step: Step,
     *,
-    mask: Any = None,
-    go_backwards: bool = False,
-    return_sequences: bool = True,
-    zero_output_for_mask: bool = False,
+    options: LoopOptions = LoopOptions(),  # noqa: B008 - frozen, so one shared default is safe
 ) -> tuple[tf.Tensor, tf.Tensor, list]:
-    r"""Run ``step`` over time in a ``tf.while_loop``; the output of a step is its first state.
+    r"""Run ``step`` over the time steps in a ``tf.while_loop``, collecting its outputs (a scan);
+    the output of a step is its first state.
 
     Args:
         projected: :math:`P`, (time, batch, features), from :func:`project_inputs`.
         initial_states: the states at :math:`t = 0`, each (batch, units).
         step: ``step(p_t, states) -> new_states`` (a tuple); ``new_states[0]`` is the output
             :math:`h_t`.
-        mask: None or (batch, time), True where a step is real.
-        go_backwards: Process the steps last to first; outputs come in processing order, as
-            Keras returns them.
-        return_sequences: Keep the output of every step (else only the last).
-        zero_output_for_mask: Output zeros at masked steps instead of the previous output.
+        options: the mask, direction and outputs wanted (:class:`LoopOptions`; default: no
+            mask, forwards, every step's output).
 
     Returns:
         ``(last_output, outputs, states)`` as ``keras.src.backend.rnn`` returns them:
         ``outputs`` is (batch, time, units), or (batch, 1, units) when not
         ``return_sequences``.
     """
+    mask, go_backwards = options.mask, options.go_backwards
+    return_sequences, zero_output_for_mask = options.return_sequences, options.zero_output_for_mask
     states = tuple(tf.convert_to_tensor(s, dtype=projected.dtype) for s in initial_states)
     if go_backwards:
         projected = tf.reverse(projected, [0])
@@ -165,7 +183,7 @@ def recurrence(
 def _unrolled(
     advance: Callable, projected: tf.Tensor, states: tuple, mask: Any, return_sequences: bool
 ) -> tuple[tf.Tensor, tf.Tensor, list]:
-    """:func:`recurrence`'s loop unrolled in Python: one set of ops per step (needs a static
+    """:func:`scan_steps`' loop unrolled in Python: one set of ops per step (needs a static
     number of steps)."""
     steps = projected.shape[0]
     if steps is None:

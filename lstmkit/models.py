@@ -27,16 +27,29 @@ def stacked_lstm(
     per time step; the last returns only its final output unless ``return_sequences``.
 
     Args:
-        units: Units of each layer, bottom to top, e.g. ``(3, 5)``.
+        units: Units of each layer, bottom to top. Defaults to `(3, 5)`.
         input_shape: ``(timesteps, features)`` of one sample; ``timesteps`` may be None.
+            Defaults to `(4, 8)`.
         return_sequences: Whether the last layer returns every step, (batch, time, units[-1]),
-            instead of (batch, units[-1]).
-        batch_size: A fixed batch size (needed with ``stateful=True``).
-        name: Name of the model.
+            instead of (batch, units[-1]). Defaults to `False`.
+        batch_size: A fixed batch size (needed with ``stateful=True``). Defaults to `None`.
+        name: Name of the model. Defaults to `None` (Keras picks one).
         **layer_kwargs: Passed to every ``lstmkit.LSTM`` (dropout, stateful, use_cudnn, ...).
 
     Returns:
-        The model, built: ``stacked_lstm().count_params() == 144 + 180``.
+        The model, built.
+
+    Raises:
+        ValueError: If ``units`` is empty or ``input_shape`` is not (timesteps, features);
+            ``lstmkit.LSTM`` raises for bad layer arguments.
+
+    Example:
+
+    >>> model = lstmkit.models.stacked_lstm((3, 5), input_shape=(4, 8))
+    >>> model.count_params()  # 4 (3 (8 + 3) + 3) + 4 (5 (3 + 5) + 5)
+    324
+    >>> tuple(model(np.zeros((2, 4, 8), "float32")).shape)
+    (2, 5)
     """
     units = list(units)
     if not units:

@@ -21,34 +21,35 @@ In a stack, the input width of each layer is the number of units of the one belo
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Sequence
-from typing import Any
+
+from lstmkit.validation import positive_int
 
 __all__ = ["lstm_params", "simple_rnn_params", "stacked_lstm_params"]
-
-
-def _positive(name: str, value: Any) -> int:
-    try:
-        number = operator.index(value)
-    except TypeError:
-        number = None
-    if number is None or isinstance(value, bool) or number <= 0:
-        raise ValueError(
-            f"Argument `{name}` must be a positive integer; received {name}={value!r}."
-        )
-    return number
 
 
 def simple_rnn_params(input_dim: int, units: int, use_bias: bool = True) -> int:
     r"""Parameters of a SimpleRNN layer: :math:`u(d + u) + u` (without the :math:`+u` if no bias).
 
     Args:
-        input_dim: :math:`d`, the width of each input step.
-        units: :math:`u`, the width of the state.
-        use_bias: Whether the layer has a bias.
+        input_dim: :math:`d`, the width of each input step (a positive integer).
+        units: :math:`u`, the width of the state (a positive integer).
+        use_bias: Whether the layer has a bias. Defaults to `True`.
+
+    Returns:
+        The number of scalar weights.
+
+    Raises:
+        ValueError: If ``input_dim`` or ``units`` is not a positive integer.
+
+    Example:
+
+    >>> lstmkit.params.simple_rnn_params(8, 3)  # 3 (8 + 3) + 3
+    36
+    >>> lstmkit.params.simple_rnn_params(8, 3, use_bias=False)
+    33
     """
-    d, u = _positive("input_dim", input_dim), _positive("units", units)
+    d, u = positive_int("input_dim", input_dim), positive_int("units", units)
     return u * (d + u) + (u if use_bias else 0)
 
 
@@ -56,17 +57,50 @@ def lstm_params(input_dim: int, units: int, use_bias: bool = True) -> int:
     r"""Parameters of an LSTM layer: :math:`4\,(u(d + u) + u)` (without the :math:`+u` if no bias).
 
     Args:
-        input_dim: :math:`d`, the width of each input step.
-        units: :math:`u`, the width of :math:`h` and :math:`c`.
-        use_bias: Whether the layer has biases.
+        input_dim: :math:`d`, the width of each input step (a positive integer).
+        units: :math:`u`, the width of :math:`h` and :math:`c` (a positive integer).
+        use_bias: Whether the layer has biases. Defaults to `True`.
+
+    Returns:
+        The number of scalar weights.
+
+    Raises:
+        ValueError: If ``input_dim`` or ``units`` is not a positive integer.
+
+    Example:
+
+    >>> lstmkit.params.lstm_params(8, 3)  # 4 (3 (8 + 3) + 3)
+    144
+    >>> layer = lstmkit.LSTM(3)
+    >>> layer.build((None, 4, 8))
+    >>> layer.count_params()
+    144
     """
     return 4 * simple_rnn_params(input_dim, units, use_bias)
 
 
 def stacked_lstm_params(input_dim: int, units: Sequence[int], use_bias: bool = True) -> list[int]:
-    """Parameters of each layer of a stack of LSTMs; layer k reads the units of layer k-1.
+    r"""Parameters of each layer of a stack of LSTMs; layer k reads the units of layer k-1.
 
-    ``stacked_lstm_params(8, [3, 5]) == [144, 180]``.
+    .. math::
+
+        N_k = 4\,\bigl(u_k\,(u_{k-1} + u_k) + u_k\bigr), \qquad u_0 = d
+
+    Args:
+        input_dim: :math:`d`, the width of each input step of the bottom layer.
+        units: :math:`u_1, \dots, u_K`, the units of each layer, bottom to top.
+        use_bias: Whether the layers have biases. Defaults to `True`.
+
+    Returns:
+        One count per layer, bottom to top.
+
+    Raises:
+        ValueError: If ``input_dim`` or an entry of ``units`` is not a positive integer.
+
+    Example:
+
+    >>> lstmkit.params.stacked_lstm_params(8, [3, 5])
+    [144, 180]
     """
     units = list(units)
     widths = [input_dim, *units[:-1]]

@@ -2,7 +2,7 @@ r"""The compiled recurrence behind ``lstmkit.LSTM`` and ``lstmkit.SimpleRNN`` (T
 which loop runs, on how many batch shards.
 
 :func:`lstm` and :func:`simple_rnn` run the *readable* loop of :mod:`lstmkit.loop`
-(:func:`recurrence`, any configuration) or, for the common one (Keras' tanh and sigmoid,
+(:func:`scan_steps`, any configuration) or, for the common one (Keras' tanh and sigmoid,
 any float dtype — half precision computed in float32 —, masked or not, first-order
 gradients), the *fused* loops of
 :mod:`lstmkit.fused_lstm` and :mod:`lstmkit.fused_rnn`: compiled with XLA, with backward passes
@@ -32,17 +32,24 @@ from lstmkit.derivatives import autodiff_needed
 from lstmkit.fused import _seen
 from lstmkit.fused_lstm import _fused_lstm_core
 from lstmkit.fused_rnn import _fused_rnn_core
-from lstmkit.loop import project_inputs, recurrence
+from lstmkit.loop import LoopOptions, project_inputs, scan_steps
 
 __all__ = [
+    "GateUpdate",
+    "LoopOptions",
     "batch_shards",
     "fused_path_applies",
     "lstm",
     "project_inputs",
-    "recurrence",
+    "scan_steps",
     "simple_rnn",
     "standard_lstm",
 ]
+
+#: An LSTM cell's gate maths, ``gate_update(z_i, z_f, z_g, z_o, c_prev) -> (h, c)``: from the
+#: four pre-activations (each (batch, units)) and the previous carry to the new output and carry.
+#: :meth:`lstmkit.LSTMCell.gate_update` is one.
+GateUpdate = Callable[[Any, Any, Any, Any, Any], tuple[Any, Any]]
 
 
 _FUSED_DTYPES = (tf.float32, tf.float64)
@@ -52,10 +59,18 @@ _FUSED_DTYPES = (tf.float32, tf.float64)
 _WIDENED_DTYPES = (tf.float16, tf.bfloat16)
 
 
-def standard_lstm(gates: Callable) -> bool:
-    """Whether ``gates`` is the ``gate_update`` of a cell with Keras' tanh and sigmoid: the
-    LSTM the fused loop implements (the first condition of :func:`lstm`'s fused path)."""
-    cell = getattr(gates, "__self__", None)
+def standard_lstm(gate_update: GateUpdate) -> bool:
+    """Whether ``gate_update`` is the bound ``gate_update`` of a cell with Keras' tanh and
+    sigmoid: the LSTM the fused loop implements (the first condition of :func:`lstm`'s fused
+    path).
+
+    Args:
+        gate_update: an LSTM cell's gate maths (see :data:`GateUpdate`).
+
+    Returns:
+        True for :meth:`lstmkit.LSTMCell.gate_update` of a cell with Keras' tanh and sigmoid.
+    """
+    cell = getattr(gate_update, "__self__", None)
     return (
         getattr(cell, "activation", None) is activations.tanh
         and getattr(cell, "recurrent_activation", None) is activations.sigmoid
@@ -63,13 +78,20 @@ def standard_lstm(gates: Callable) -> bool:
 
 
 def fused_path_applies(
-    inputs: Any, options: dict | None = None, differentiated: Sequence[Any] = ()
+    inputs: Any, options: LoopOptions | None = None, differentiated: Sequence[Any] = ()
 ) -> bool:
     """Whether a call of :func:`lstm` (with a :func:`standard_lstm`) or :func:`simple_rnn`
     (with Keras' tanh) on ``inputs`` takes the fused path: a floating-point dtype, and at most
-    first-order reverse-mode gradients of ``inputs`` and ``differentiated`` (the states and
-    weights; see :func:`lstmkit.derivatives.autodiff_needed`). ``options``, the loop options
-    (``mask``, ``go_backwards``, ...), do not matter: masks ride on the fused path too."""
+    first-order reverse-mode gradients (see :func:`lstmkit.derivatives.autodiff_needed`).
+
+    Args:
+        inputs: the (batch, time, features) inputs.
+        options: the loop options; they do not decide (masks ride on the fused path too).
+        differentiated: the states and weights whose derivatives may be taken.
+
+    Returns:
+        True when the fused path runs.
+    """
     return tf.as_dtype(inputs.dtype) in (*_FUSED_DTYPES, *_WIDENED_DTYPES) and not (
         autodiff_needed([inputs, *differentiated])
     )
@@ -81,7 +103,7 @@ def _widened(fused: Callable) -> Callable:
     are differentiable, so the gradients follow); other dtypes unchanged."""
 
     def run(inputs: tf.Tensor, initial_state: Sequence[Any], weights: tuple, dropout_mask: Any,
-            options: dict) -> tuple:
+            options: LoopOptions) -> tuple:
         dtype = tf.as_dtype(inputs.dtype)
         if dtype not in _WIDENED_DTYPES:
             return fused(inputs, initial_state, weights, dropout_mask, options)
@@ -195,7 +217,7 @@ def _fused(
     initial_state: Sequence[Any],
     weights: tuple,
     dropout_mask: Any,
-    options: dict,
+    options: LoopOptions,
 ) -> tuple[tf.Tensor, tf.Tensor, list]:
     """The fused path of :func:`lstm` and :func:`simple_rnn`: :func:`project_inputs`, then the
     core from ``make_core(return_sequences, mask)`` (``core(P, *states, U)`` returning
@@ -207,9 +229,9 @@ def _fused(
     :math:`h_t` once the row has had a real step and zero before; with
     ``zero_output_for_mask``, zero."""
     kernel, recurrent_kernel, bias = weights
-    go_backwards = options.get("go_backwards", False)
-    return_sequences = options.get("return_sequences", True)
-    zero_output_for_mask = options.get("zero_output_for_mask", False)
+    go_backwards = options.go_backwards
+    return_sequences = options.return_sequences
+    zero_output_for_mask = options.zero_output_for_mask
 
     def run(inputs: tf.Tensor, initial_state: Sequence[Any], dropout_mask: Any, mask: Any):
         projected = project_inputs(inputs, kernel, bias, dropout_mask)
@@ -226,7 +248,7 @@ def _fused(
                 h_seq = tf.where(shown, h_seq, tf.zeros_like(h_seq))
         return last, _outputs(h_seq, last), final
 
-    return _side_by_side(run, inputs, initial_state, dropout_mask, options.get("mask"))
+    return _side_by_side(run, inputs, initial_state, dropout_mask, options.mask)
 
 
 def _time_major_mask(mask: Any, go_backwards: bool) -> tf.Tensor:
@@ -241,41 +263,41 @@ def lstm(
     kernel: Any,
     recurrent_kernel: Any,
     bias: Any,
-    gates: Callable[[Any, Any, Any, Any, Any], tuple],
+    gate_update: GateUpdate,
     *,
     dropout_mask: Any = None,
-    **options: Any,
+    options: LoopOptions = LoopOptions(),  # noqa: B008 - frozen, so one shared default is safe
 ) -> tuple[tf.Tensor, tf.Tensor, list]:
     r"""An LSTM over a whole sequence: :func:`project_inputs`, then a loop over
 
     .. math::
 
-        (z_i, z_f, z_g, z_o) = P_t + h_{t-1} U, \qquad (h_t, c_t) = \mathrm{gates}(z_i, z_f,
-        z_g, z_o, c_{t-1})
+        (z_i, z_f, z_g, z_o) = P_t + h_{t-1} U, \qquad (h_t, c_t) = \mathrm{gate\_update}(z_i,
+        z_f, z_g, z_o, c_{t-1})
 
-    The *fused* path runs when ``gates`` is the ``gate_update`` of a cell with Keras' tanh and
+    The *fused* path runs when ``gate_update`` is the ``gate_update`` of a cell with Keras' tanh and
     sigmoid, the dtype is a float (float16 and bfloat16 computed in float32, see
     :func:`_widened`) and at most first-order reverse-mode gradients are
     taken (masked or not): the compiled loop of :mod:`lstmkit.fused_lstm` with its hand-derived
     backward pass, in a ``tf.function`` on a CPU once per batch shard, side by side
     (:func:`_side_by_side`). Otherwise the readable path:
-    :func:`recurrence` with a step that calls ``gates``. Both compute the same function.
+    :func:`scan_steps` with a step that calls ``gate_update``. Both compute the same function.
 
     Args:
         inputs: (batch, time, input_dim).
         initial_state: ``[h0, c0]``, each (batch, units).
         kernel, recurrent_kernel, bias: the cell's weights in Keras' layout (gate blocks
             i, f, c, o); ``bias`` may be None.
-        gates: the cell's gate maths, ``gates(z_i, z_f, z_g, z_o, c_prev) -> (h, c)``.
+        gate_update: the cell's gate maths, ``gate_update(z_i, z_f, z_g, z_o, c_prev) -> (h, c)``
+            (:data:`GateUpdate`; typically ``cell.gate_update`` of an ``lstmkit.LSTMCell``).
         dropout_mask: input dropout mask(s), see :func:`project_inputs`.
-        **options: ``mask``, ``go_backwards``, ``return_sequences``, ``zero_output_for_mask``
-            of :func:`recurrence`.
+        options: mask, direction and outputs (:class:`LoopOptions`; the layers build it).
 
     Returns:
         ``(last_output, outputs, [h, c])``.
     """
     differentiated = [*initial_state, kernel, recurrent_kernel, bias]
-    if standard_lstm(gates) and fused_path_applies(inputs, options, differentiated):
+    if standard_lstm(gate_update) and fused_path_applies(inputs, options, differentiated):
         weights = (kernel, recurrent_kernel, bias)
         fused = _widened(lambda *args: _fused(_fused_lstm_core, *args))
         return fused(inputs, initial_state, weights, dropout_mask, options)
@@ -286,9 +308,9 @@ def lstm(
     def step(p_t: tf.Tensor, states: tuple) -> tuple:
         h, c = states
         z_i, z_f, z_g, z_o = tf.split(p_t + tf.matmul(h, u), 4, axis=-1)
-        return gates(z_i, z_f, z_g, z_o, c)
+        return gate_update(z_i, z_f, z_g, z_o, c)
 
-    return recurrence(projected, initial_state, step, **options)
+    return scan_steps(projected, initial_state, step, options=options)
 
 
 def simple_rnn(
@@ -300,7 +322,7 @@ def simple_rnn(
     activation: Callable[[Any], Any],
     *,
     dropout_mask: Any = None,
-    **options: Any,
+    options: LoopOptions = LoopOptions(),  # noqa: B008 - frozen, so one shared default is safe
 ) -> tuple[tf.Tensor, tf.Tensor, list]:
     r"""A simple RNN over a whole sequence: :math:`h_t = \phi(P_t + h_{t-1} U)`.
 
@@ -321,4 +343,4 @@ def simple_rnn(
     def step(p_t: tf.Tensor, states: tuple) -> tuple:
         return (activation(p_t + tf.matmul(states[0], u)),)
 
-    return recurrence(projected, initial_state, step, **options)
+    return scan_steps(projected, initial_state, step, options=options)

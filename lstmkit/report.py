@@ -109,7 +109,8 @@ def check_dependencies(html_too: bool) -> None:
             missing.append(distribution)
     if missing:
         raise ReportError(f"{', '.join(missing)} not installed (needed to run the notebooks); "
-                          "install them with: pip install 'lstmkit[report]'")
+                          f"install them with: pip install {' '.join(missing)} (lstmkit's "
+                          "`report` extra)")
 
 
 def load_notebooks(directory: Path) -> list[Notebook]:

@@ -1,42 +1,87 @@
-"""Argument and shape checks shared by lstmkit's cells and layers.
+"""Argument and shape checks shared by lstmkit's cells, layers, parameter counts and data helpers.
 
 Each check raises a ``ValueError`` whose message names the argument, what was expected and what
-was received, so a user never has to read a TensorFlow traceback to find a bad argument.
+was received, as Keras does ("Argument `units` must be a positive integer; received units=0."),
+so a user never has to read a TensorFlow traceback to find a bad argument.
+
+The value checks (:func:`positive_int`, :func:`rate`, :func:`fraction`, :func:`one_of`,
+:func:`get_activation`) import nothing heavy when this module loads, so plain-NumPy modules
+(:mod:`lstmkit.params`, :mod:`lstmkit.data`) use them too. (The command line's argparse types in
+``lstmkit_cli/arguments.py`` parse strings and must not import lstmkit; they stay separate.)
 """
 
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from keras import activations
 
-
-def check_units(units: Any) -> int:
-    """Return ``units`` as an ``int`` if it is a positive integer, else raise ``ValueError``."""
+def positive_int(name: str, value: Any) -> int:
+    """Return ``value`` as an ``int`` if it is a positive integer (not a bool), else raise
+    ``ValueError`` naming ``name``."""
     try:
-        value = operator.index(units)
+        number = operator.index(value)
     except TypeError:
-        value = None
-    if value is None or isinstance(units, bool) or value <= 0:
+        number = None
+    if number is None or isinstance(value, bool) or number <= 0:
         raise ValueError(
-            f"Argument `units` must be a positive integer; received units={units!r}."
+            f"Argument `{name}` must be a positive integer; received {name}={value!r}."
         )
-    return value
+    return number
 
 
-def check_rate(name: str, rate: Any) -> float:
-    """Return a dropout ``rate`` as a float in [0, 1], else raise ``ValueError`` naming ``name``."""
+def _unit_interval(name: str, value: Any, include_one: bool, allow_bool: bool) -> float:
+    """``value`` as a float in [0, 1] (``include_one``) or [0, 1), else a ``ValueError``."""
     try:
-        value = float(rate)
+        number = float(value)
     except (TypeError, ValueError):
-        value = float("nan")
-    if not 0.0 <= value <= 1.0:  # also rejects NaN
+        number = float("nan")
+    if isinstance(value, bool) and not allow_bool:
+        number = float("nan")
+    if not (0.0 <= number <= 1.0 and (include_one or number < 1.0)):  # also rejects NaN
+        interval = "[0, 1]" if include_one else "[0, 1)"
         raise ValueError(
-            f"Argument `{name}` must be a float in [0, 1]; received {name}={rate!r}."
+            f"Argument `{name}` must be a float in {interval}; received {name}={value!r}."
         )
-    return value
+    return number
+
+
+def rate(name: str, value: Any) -> float:
+    """Return a dropout rate as a float in [0, 1], else raise ``ValueError`` naming ``name``.
+
+    1 drops everything, as Keras allows; like Keras, a bool counts as 0 or 1.
+    """
+    return _unit_interval(name, value, include_one=True, allow_bool=True)
+
+
+def fraction(name: str, value: Any) -> float:
+    """Return a share of the data as a float in [0, 1), else raise ``ValueError`` naming
+    ``name``; a bool is rejected."""
+    return _unit_interval(name, value, include_one=False, allow_bool=False)
+
+
+def _matches(value: Any, choice: Any) -> bool:
+    """``value == choice``, where a bool only matches a bool (``1`` is not ``True``)."""
+    if isinstance(value, bool) != isinstance(choice, bool):
+        return False
+    try:
+        return bool(value == choice)
+    except (TypeError, ValueError):  # arrays and other values without a plain truth value
+        return False
+
+
+def one_of(name: str, value: Any, choices: Sequence[Any], meanings: Sequence[str] = ()) -> Any:
+    """Return the entry of ``choices`` that ``value`` equals (a bool only equals a bool), else
+    raise ``ValueError`` naming ``name`` and listing the choices, each followed by its entry of
+    ``meanings`` in parentheses when given."""
+    for choice in choices:
+        if _matches(value, choice):
+            return choice
+    meanings = [*meanings, *[""] * (len(choices) - len(meanings))]
+    words = [repr(c) + (f" ({m})" if m else "") for c, m in zip(choices, meanings, strict=True)]
+    listed = words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
+    raise ValueError(f"Argument `{name}` must be {listed}; received {name}={value!r}.")
 
 
 def get_activation(name: str, identifier: Any) -> Callable:
@@ -44,6 +89,8 @@ def get_activation(name: str, identifier: Any) -> Callable:
 
     ``None`` means linear, as in Keras.
     """
+    from keras import activations  # here: the value checks above need no Keras
+
     try:
         return activations.get(identifier)
     except (ValueError, TypeError) as err:
@@ -51,16 +98,6 @@ def get_activation(name: str, identifier: Any) -> Callable:
             f"Argument `{name}` must be the name of a Keras activation (e.g. 'tanh', "
             f"'sigmoid', 'relu'), a callable or None; received {name}={identifier!r}."
         ) from err
-
-
-def check_implementation(implementation: Any) -> int:
-    """``implementation`` must be 1 (one product per gate) or 2 (one fused product)."""
-    if implementation not in (1, 2) or isinstance(implementation, bool):
-        raise ValueError(
-            "Argument `implementation` must be 1 (one product per gate) or 2 (one fused "
-            f"product); received implementation={implementation!r}."
-        )
-    return int(implementation)
 
 
 def check_step_input(inputs: Any, input_dim: int, cell: str) -> None:

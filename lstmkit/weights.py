@@ -97,11 +97,24 @@ def lstm_to_pytorch(weights: Sequence[Any] | Any, layer: int = 0) -> dict[str, n
 
     Args:
         weights: ``layer.get_weights()`` of an LSTM (lstmkit's or Keras'), or the layer.
-        layer: Layer index in the PyTorch module (the ``l0`` suffix).
+        layer: Layer index in the PyTorch module (the ``l0`` suffix). Defaults to `0`.
 
     Returns:
         ``{"weight_ih_l0": (4H, D), "weight_hh_l0": (4H, H), "bias_ih_l0": (4H,),
         "bias_hh_l0": (4H,)}`` (no biases if the Keras layer has none).
+
+    Raises:
+        ValueError: If ``weights`` are not two or three arrays of an LSTM's shapes.
+
+    Example:
+
+    >>> from lstmkit.weights import lstm_to_pytorch
+    >>> kernel, recurrent_kernel, bias = np.ones((3, 8)), np.ones((2, 8)), np.arange(8.0)
+    >>> state = lstm_to_pytorch([kernel, recurrent_kernel, bias])
+    >>> {name: value.shape for name, value in state.items()}
+    {'weight_ih_l0': (8, 3), 'weight_hh_l0': (8, 2), 'bias_ih_l0': (8,), 'bias_hh_l0': (8,)}
+    >>> state["bias_hh_l0"].tolist()
+    [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
     """
     return _to_pytorch(weights, 4, layer, "LSTM")
 
@@ -112,20 +125,76 @@ def lstm_from_pytorch(state: Mapping[str, Any], layer: int = 0) -> list[np.ndarr
 
     Args:
         state: ``module.state_dict()`` entries as arrays (other keys are ignored).
-        layer: Which PyTorch layer to read (the ``l0`` suffix).
+        layer: Which PyTorch layer to read (the ``l0`` suffix). Defaults to `0`.
 
     Returns:
         ``[kernel, recurrent_kernel, bias]`` for ``set_weights`` (no bias if the module has
         ``bias=False``; build the Keras layer with ``use_bias=False`` then).
+
+    Raises:
+        ValueError: If ``state`` lacks ``weight_ih_l{layer}`` or ``weight_hh_l{layer}``, or
+            their shapes are not an LSTM's.
+
+    Example:
+
+    >>> from lstmkit.weights import lstm_from_pytorch
+    >>> state = {"weight_ih_l0": np.ones((8, 3)), "weight_hh_l0": np.ones((8, 2)),
+    ...          "bias_ih_l0": np.ones(8), "bias_hh_l0": np.ones(8)}
+    >>> kernel, recurrent_kernel, bias = lstm_from_pytorch(state)
+    >>> kernel.shape, recurrent_kernel.shape, bias.tolist()  # bias = bias_ih + bias_hh
+    ((3, 8), (2, 8), [2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0])
     """
     return _from_pytorch(state, 4, layer, "LSTM")
 
 
 def simple_rnn_to_pytorch(weights: Sequence[Any] | Any, layer: int = 0) -> dict[str, np.ndarray]:
-    """Keras SimpleRNN weights -> ``nn.RNN`` state (see :func:`lstm_to_pytorch`, with G = 1)."""
+    r"""Keras SimpleRNN weights -> ``nn.RNN`` state: ``weight_ih = kernel``:math:`^T`,
+    ``weight_hh = recurrent_kernel``:math:`^T`, ``bias_ih = bias``, ``bias_hh = 0`` (as
+    :func:`lstm_to_pytorch`, with one gate block).
+
+    Args:
+        weights: ``layer.get_weights()`` of a SimpleRNN (lstmkit's or Keras'), or the layer.
+        layer: Layer index in the PyTorch module (the ``l0`` suffix). Defaults to `0`.
+
+    Returns:
+        ``{"weight_ih_l0": (H, D), "weight_hh_l0": (H, H), "bias_ih_l0": (H,),
+        "bias_hh_l0": (H,)}`` (no biases if the Keras layer has none).
+
+    Raises:
+        ValueError: If ``weights`` are not two or three arrays of a SimpleRNN's shapes.
+
+    Example:
+
+    >>> from lstmkit.weights import simple_rnn_to_pytorch
+    >>> state = simple_rnn_to_pytorch([np.ones((3, 2)), np.eye(2)])  # no bias
+    >>> sorted(state), state["weight_ih_l0"].shape
+    (['weight_hh_l0', 'weight_ih_l0'], (2, 3))
+    """
     return _to_pytorch(weights, 1, layer, "SimpleRNN")
 
 
 def simple_rnn_from_pytorch(state: Mapping[str, Any], layer: int = 0) -> list[np.ndarray]:
-    """``nn.RNN`` state -> Keras SimpleRNN weights (see :func:`lstm_from_pytorch`, G = 1)."""
+    r"""``nn.RNN`` state -> Keras SimpleRNN weights: ``kernel = weight_ih``:math:`^T`,
+    ``recurrent_kernel = weight_hh``:math:`^T`, ``bias = bias_ih + bias_hh`` (as
+    :func:`lstm_from_pytorch`, with one gate block).
+
+    Args:
+        state: ``module.state_dict()`` entries as arrays (other keys are ignored).
+        layer: Which PyTorch layer to read (the ``l0`` suffix). Defaults to `0`.
+
+    Returns:
+        ``[kernel, recurrent_kernel, bias]`` for ``set_weights`` (no bias if the module has
+        ``bias=False``).
+
+    Raises:
+        ValueError: If ``state`` lacks ``weight_ih_l{layer}`` or ``weight_hh_l{layer}``, or
+            their shapes are not a simple RNN's.
+
+    Example:
+
+    >>> from lstmkit.weights import simple_rnn_from_pytorch
+    >>> state = {"weight_ih_l1": np.ones((2, 3)), "weight_hh_l1": np.eye(2)}
+    >>> [w.shape for w in simple_rnn_from_pytorch(state, layer=1)]
+    [(3, 2), (2, 2)]
+    """
     return _from_pytorch(state, 1, layer, "SimpleRNN")

@@ -23,7 +23,7 @@ Rows, at the reference shape unless said (``--quick`` shrinks them all):
 - **h** batch 1 and batch 256;
 - **i** the layers built with ``dtype="mixed_float16"`` (float16 compute, float32 weights);
 - SimpleRNN rows for a, b and h, and ``torch.nn.LSTM`` as a peer at the reference shape when
-  PyTorch is installed (``pip install lstmkit[torch]``; the row is skipped otherwise).
+  PyTorch is installed (``pip install torch``, lstmkit's ``torch`` extra; skipped otherwise).
 
 Layer rows time the forward pass (``net(x, training=False)``) and the training step (gradients of
 :math:`\sum y \odot w` with respect to the weights), each in a ``tf.function``, all rows and the
@@ -328,7 +328,7 @@ def _torch_row(row: Row, reference: _Prepared) -> _Prepared:
     try:
         import torch
     except ImportError:
-        runner.error = "skipped: torch is not installed (pip install 'lstmkit[torch]')"
+        runner.error = "skipped: torch is not installed (pip install torch)"
         return prepared
     x, w, weights = reference.inputs
     if weights is None:

@@ -6,7 +6,8 @@ after ``import lstmkit``). This package imports only the standard library: ``--h
 ``--version`` and every usage error are answered in a fraction of a second, and the chosen
 command's module (``lstmkit.report``, ``lstmkit.bench``, each with ``run(args) -> int``) is
 imported only once its arguments are parsed and checked (:mod:`lstmkit_cli.arguments`).
-The console script ``lstmkit`` and ``python -m lstmkit`` both run :func:`main`.
+The console script ``lstmkit``, ``python -m lstmkit_cli`` and ``python -m lstmkit`` (which imports
+the package, and TensorFlow, first) all run :func:`main`.
 """
 
 from __future__ import annotations

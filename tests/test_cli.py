@@ -2,7 +2,7 @@
 
 Help, ``--version`` and usage errors are checked in fresh processes (``tensorflow`` must not be
 imported there) through the function the console script names in pyproject.toml, and through
-``python -m lstmkit``; the usage errors in-process too, with the commands' ``run`` replaced by
+``python -m lstmkit_cli``; the usage errors in-process too, with the commands' ``run`` replaced by
 one that fails the test if anything starts.
 """
 
@@ -65,9 +65,9 @@ def test_help_version_and_usage_errors_import_no_tensorflow(argv):
     assert seconds < 30, seconds  # well under a second on an idle machine; no TensorFlow here
 
 
-def test_python_dash_m_lstmkit_imports_no_tensorflow_for_help():
+def test_python_dash_m_lstmkit_cli_imports_no_tensorflow_for_help():
     result = subprocess.run(  # -X importtime lists every module imported, on stderr
-        [sys.executable, "-X", "importtime", "-m", "lstmkit", "bench", "--help"],
+        [sys.executable, "-X", "importtime", "-m", "lstmkit_cli", "bench", "--help"],
         capture_output=True, text=True, env=_env(), cwd=ROOT, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "usage: lstmkit bench" in result.stdout
@@ -77,10 +77,16 @@ def test_python_dash_m_lstmkit_imports_no_tensorflow_for_help():
     assert "lstmkit_cli" in imported
 
 
+def test_python_dash_m_lstmkit_is_the_same_command():
+    result = subprocess.run([sys.executable, "-m", "lstmkit", "--version"], capture_output=True,
+                            text=True, env=_env(), cwd=ROOT, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"lstmkit {importlib.metadata.version('lstmkit')}"
+
+
 def test_lstmkit_imported_normally_registers_its_layers():
-    """Outside ``python -m lstmkit`` the package imports its layers at once (Keras needs that
-    to load ``.keras`` files; tests/test_readme.py loads one in a fresh process)."""
-    assert not lstmkit._run_as_command()
+    """The package imports its layers at once (Keras needs that to load ``.keras`` files;
+    tests/test_readme.py loads one in a fresh process)."""
     assert {"LSTM", "SimpleRNN", "LSTMCell", "RNNCell"} <= set(vars(lstmkit))
     import keras
 

@@ -90,7 +90,8 @@ def _check_pip(args: list[str]) -> None:
 
 
 def _check_python(args: list[str]) -> None:
-    if args[0].endswith(".py"):  # the user's own training script ("Scaling out")
+    if args[0].endswith(".py"):  # a script of the checkout, or the user's own ("Scaling out")
+        assert "/" not in args[0] or (ROOT / args[0]).is_file(), args[0]
         return
     assert args[0] == "-m", args
     module, rest = args[1], args[2:]
@@ -100,7 +101,10 @@ def _check_python(args: list[str]) -> None:
         assert rest[:2] == ["install", "--sys-prefix"]
         assert rest[rest.index("--name") + 1] == report.KERNEL_NAME
     elif module in ("pytest", "ruff"):
-        paths = [a for a in rest if not a.startswith("-") and a != "check"]
+        plugins = [rest[k + 1] for k, a in enumerate(rest) if a == "-p"]  # pytest -p MODULE
+        for plugin in plugins:
+            assert (ROOT / (plugin.replace(".", "/") + ".py")).is_file(), plugin
+        paths = [a for a in rest if not a.startswith("-") and a != "check" and a not in plugins]
         assert paths and all((ROOT / a).exists() for a in paths), rest
     else:
         raise AssertionError(f"python -m {module}: not checked by tests/test_readme.py")

@@ -19,6 +19,7 @@ import tensorflow as tf
 
 import lstmkit
 from lstmkit import fused_lstm, fused_rnn, recurrence
+from lstmkit.loop import LoopOptions
 
 BATCH, STEPS, FEATURES, UNITS = 3, 5, 4, 6
 
@@ -228,11 +229,11 @@ def test_fused_lstm_equals_readable(monkeypatch, return_sequences, go_backwards,
     h0, c0 = random((BATCH, UNITS), 2), random((BATCH, UNITS), 3)
     weights = lstm_weights()
     cell = lstm_cell()
-    options = {"return_sequences": return_sequences, "go_backwards": go_backwards}
+    options = LoopOptions(return_sequences=return_sequences, go_backwards=go_backwards)
 
     def fn():
         return recurrence.lstm(x, [h0, c0], *weights, cell.gate_update,
-                               dropout_mask=lstm_masks(dropout), **options)
+                               dropout_mask=lstm_masks(dropout), options=options)
 
     watched = [x, h0, c0, *weights]
     fused = run(fn, watched)
@@ -251,11 +252,11 @@ def test_fused_simple_rnn_equals_readable(monkeypatch, return_sequences, go_back
     h0 = random((BATCH, UNITS), 5)
     weights = rnn_weights()
     mask = tf.cast(random((BATCH, FEATURES), 6) > 0, tf.float32) * 2.0 if dropout else None
-    options = {"return_sequences": return_sequences, "go_backwards": go_backwards}
+    options = LoopOptions(return_sequences=return_sequences, go_backwards=go_backwards)
 
     def fn():
         return recurrence.simple_rnn(x, [h0], *weights, keras.activations.tanh,
-                                     dropout_mask=mask, **options)
+                                     dropout_mask=mask, options=options)
 
     watched = [x, h0, *weights]
     fused = run(fn, watched)
@@ -312,7 +313,8 @@ def test_which_lstm_path_runs(monkeypatch, cell_options, mask, dtype, fused):
     if mask is not None:
         mask = tf.constant(np.arange(STEPS)[None, :] < np.array([[5], [3], [1]]))
     last, outputs, _ = recurrence.lstm(
-        x, states, cell.kernel, cell.recurrent_kernel, cell.bias, cell.gate_update, mask=mask
+        x, states, cell.kernel, cell.recurrent_kernel, cell.bias, cell.gate_update,
+        options=LoopOptions(mask=mask),
     )
     assert bool(calls) is fused
     assert outputs.shape == (BATCH, STEPS, UNITS) and last.dtype == tf.as_dtype(dtype)
@@ -332,7 +334,8 @@ def test_which_simple_rnn_path_runs(monkeypatch, activation, mask, fused):
     x = random((BATCH, STEPS, FEATURES), 1)
     if mask is not None:
         mask = tf.ones((BATCH, STEPS), tf.bool)
-    recurrence.simple_rnn(x, [tf.zeros((BATCH, UNITS))], *rnn_weights(), activation, mask=mask)
+    recurrence.simple_rnn(x, [tf.zeros((BATCH, UNITS))], *rnn_weights(), activation,
+                          options=LoopOptions(mask=mask))
     assert bool(calls) is fused
 
 
@@ -430,7 +433,7 @@ def shard_case(kind, return_sequences, go_backwards, dropout, batch=SHARD_BATCH)
     the tensors to differentiate."""
     x = random((batch, STEPS, FEATURES), 40)
     states = [random((batch, UNITS), 41), random((batch, UNITS), 42)]
-    options = {"return_sequences": return_sequences, "go_backwards": go_backwards}
+    options = LoopOptions(return_sequences=return_sequences, go_backwards=go_backwards)
     masks = [tf.cast(random((batch, FEATURES), 43 + k) > 0, tf.float32) / 0.6 for k in range(4)]
     mask = {"none": None, "one": masks[0], "per_gate": masks}[dropout]
     if kind == "lstm":
@@ -438,14 +441,14 @@ def shard_case(kind, return_sequences, go_backwards, dropout, batch=SHARD_BATCH)
 
         def fn():
             return recurrence.lstm(x, states, *weights, cell.gate_update, dropout_mask=mask,
-                                   **options)
+                                   options=options)
     else:
         weights, states = rnn_weights(), states[:1]
         mask = mask[0] if isinstance(mask, list) else mask
 
         def fn():
             return recurrence.simple_rnn(x, states, *weights, keras.activations.tanh,
-                                         dropout_mask=mask, **options)
+                                         dropout_mask=mask, options=options)
 
     return fn, [x, *states, *weights]
 
