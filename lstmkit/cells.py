@@ -13,8 +13,9 @@ The maths is written with ``keras.ops`` only, so the cells are not tied to one b
 
 Dropout follows Keras' protocol: a mask is drawn once per sequence and reused at every step,
 only when ``training=True``. ``keras.layers.RNN`` resets the cached masks at each call for cells
-that are ``DropoutRNNCell`` instances, so the cells inherit that (small, private) Keras mixin:
-the masks are Keras' mechanism, not part of the cell's maths.
+that are ``DropoutRNNCell`` instances, so the cells inherit that (small, private) Keras mixin
+through :mod:`lstmkit.internals` (which has a copy of it should Keras move it): the masks are
+Keras' mechanism, not part of the cell's maths.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from typing import Any
 
 import keras
 from keras import constraints, initializers, ops, regularizers
-from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 
+from lstmkit.internals import DropoutRNNCell
 from lstmkit.validation import (
     check_states,
     check_step_input,

@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 from keras import activations, ops
 
-__all__ = ["cudnn_eligibility", "gpu_available"]
+__all__ = ["cudnn_eligibility", "gpu_available", "mask_reasons"]
 
 # The very functions Keras' TensorFlow backend accepts (identity checks, as in
 # keras.src.backend.tensorflow.rnn._do_lstm_arguments_support_cudnn).
@@ -110,12 +110,32 @@ def cudnn_eligibility(layer: Any, mask: Any = None) -> list[str]:
     if not cell.use_bias:
         reasons.append("use_bias=False")
     if mask is not None:
-        reasons.extend(_mask_reasons(mask))
+        reasons.extend(mask_reasons(mask))
     return reasons
 
 
-def _mask_reasons(mask: Any) -> list[str]:
-    """Reasons a concrete (batch, timesteps) mask rules cuDNN out."""
+def mask_reasons(mask: Any) -> list[str]:
+    """Reasons a concrete (batch, timesteps) mask rules cuDNN out (the mask part of
+    :func:`cudnn_eligibility`).
+
+    Args:
+        mask: a concrete (batch, timesteps) boolean mask (NumPy array or eager tensor).
+
+    Returns:
+        Human-readable reasons: not strictly right-padded, a row entirely False; empty when
+        the mask suits cuDNN.
+
+    Raises:
+        ValueError: if ``mask`` is symbolic or not of rank 2.
+
+    Example:
+
+    >>> from lstmkit.cudnn import mask_reasons
+    >>> mask_reasons(np.array([[True, True, False], [True, False, False]]))
+    []
+    >>> mask_reasons(np.array([[True, True, True], [False, False, False]]))
+    ['sample(s) [1] are fully masked']
+    """
     try:
         values = np.asarray(mask).astype(bool)
     except (NotImplementedError, TypeError, ValueError) as err:  # symbolic tensors

@@ -15,8 +15,12 @@ a hand-derived backward pass attached by ``tf.custom_gradient``. That is exact a
   the same function written plainly, and :func:`opaque` keeps autodiff out of the compiled
   loops, whose TensorArrays cannot cross the XLA boundary.
 
-TensorFlow has no public API for which tapes are recording; the private ones used here
-(``record``, ``forwardprop_util``, ``gradients_util``) are imported in this module only.
+TensorFlow has no public API for which tapes are recording; the private ones used here come
+through :mod:`lstmkit.internals`. Without them (:data:`lstmkit.internals.TAPE_INTERNALS` False)
+every derivative is assumed possible: :func:`autodiff_needed` is True whenever it is asked, so
+the readable loop always runs (correct to any order, only slower), :func:`gradient_wanted` is
+True, and :func:`forward_mode_in_graph` False (forward mode inside a ``tf.function`` then
+raises TensorFlow's TypeError, as it does for ``keras.layers.LSTM``).
 """
 
 from __future__ import annotations
@@ -25,8 +29,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import tensorflow as tf
-from tensorflow.python.eager import forwardprop_util, record
-from tensorflow.python.ops import gradients_util
+
+from lstmkit import internals
 
 __all__ = [
     "autodiff_needed",
@@ -43,9 +47,10 @@ def forward_mode_in_graph(tensors: Sequence[Any]) -> bool:
     (``keras.layers.LSTM`` raises a TypeError there), so
     :func:`lstmkit.loop.scan_steps` then unrolls."""
     return (
-        not tf.executing_eagerly()
-        and record.could_possibly_record()
-        and bool(forwardprop_util.pack_tangents(list(tensors)).tangents)
+        internals.TAPE_INTERNALS
+        and not tf.executing_eagerly()
+        and internals.recording()
+        and internals.forward_tangents(tensors)
     )
 
 
@@ -54,21 +59,19 @@ def autodiff_needed(tensors: Sequence[Any]) -> bool:
     ``tensors``: the gradient of a gradient (nested tapes: gradient penalties, Hessian-vector
     products) or a forward-mode one (``tf.autodiff.ForwardAccumulator``). The readable path
     then runs, and TensorFlow's autodiff differentiates it to any order, in either mode."""
-    if not record.could_possibly_record():  # no tape and no accumulator: the common case
+    if not internals.TAPE_INTERNALS:  # which tapes record is unknown: assume the worst
+        return True
+    if not internals.recording():  # no tape and no accumulator: the common case
         return False
     tensors = [tf.convert_to_tensor(t) for t in tensors if t is not None]
-    higher = gradients_util.POSSIBLE_GRADIENT_TYPES_HIGHER_ORDER
-    return (
-        gradients_util.PossibleTapeGradientTypes(tensors) == higher
-        or bool(forwardprop_util.pack_tangents(tensors).tangents)
-    )
+    return internals.higher_order_tape(tensors) or internals.forward_tangents(tensors)
 
 
 def gradient_wanted() -> bool:
     """Whether a gradient tape is recording (so the forward loop should keep what the backward
     pass needs). Either answer is *correct*: without saved values the backward pass recomputes
     them; the answer only chooses the faster way."""
-    return record.could_possibly_record()
+    return internals.recording()
 
 
 def opaque(compiled: Callable, tensors: Sequence[Any], *static: Any) -> Any:

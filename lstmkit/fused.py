@@ -11,6 +11,8 @@ import tensorflow as tf
 
 from lstmkit.loop import LoopOptions, scan_steps
 
+__all__ = ["recurrent_kernel_gradient"]
+
 
 def _steps(sequence: tf.Tensor) -> int | tf.Tensor:
     """The length of a time-major sequence: a Python int when known, so shapes stay static."""
@@ -27,7 +29,7 @@ def _while(steps: int | tf.Tensor, body: Callable, loop_vars: tuple) -> tuple:
     )[1:]
 
 
-def _recurrent_kernel_gradient(h0: tf.Tensor, h_seq: tf.Tensor, dz_seq: tf.Tensor) -> tf.Tensor:
+def recurrent_kernel_gradient(h0: tf.Tensor, h_seq: tf.Tensor, dz_seq: tf.Tensor) -> tf.Tensor:
     r""":math:`\bar U = \sum_t h_{t-1}^\top \bar z_t`, one product over all steps.
 
     Outside the compiled backward loop on purpose: TensorFlow's own kernel is faster for this

@@ -5,7 +5,7 @@ o) compiled with XLA, with a backward pass through time derived by hand and atta
 - the forward loop computes the four gates with *one* ``tanh`` over the whole
   (batch, 4 * units) pre-activation (:func:`_gate_activations`) and keeps each step's local
   derivatives only while a gradient tape is recording;
-- the backward loop (:func:`_lstm_backward`) does one (batch, 4 * units) @ (4 * units, units)
+- the backward loop (:func:`lstm_backward`) does one (batch, 4 * units) @ (4 * units, units)
   product per step, and the gradient of :math:`U` is *one* product over all steps after it;
 - a mask only selects, per row, the new states or the previous ones;
 - when lengths change, both run over chunks of steps (:mod:`lstmkit.chunks`).
@@ -19,7 +19,9 @@ import tensorflow as tf
 
 from lstmkit import chunks
 from lstmkit.derivatives import gradient_wanted, opaque, twice_differentiable
-from lstmkit.fused import _recurrent_kernel_gradient, _reference_core, _steps, _while
+from lstmkit.fused import _reference_core, _steps, _while, recurrent_kernel_gradient
+
+__all__ = ["lstm_backward", "lstm_forward"]
 
 
 def _gate_activations(z: tf.Tensor) -> list[tf.Tensor]:
@@ -43,7 +45,7 @@ def _gate_activations(z: tf.Tensor) -> list[tf.Tensor]:
     return tf.split(scale * tf.tanh(scale * z) + offset, 4, axis=-1)
 
 
-def _lstm_forward(
+def lstm_forward(
     projected: tf.Tensor,
     h0: tf.Tensor,
     c0: tf.Tensor,
@@ -67,7 +69,7 @@ def _lstm_forward(
         h0, c0: initial states (batch, units).
         u: :math:`U` (units, 4 * units).
         keep: which per-step values to stack over time, among ``"hs"`` (:math:`h_t`) and
-            ``"factors"``, the local derivatives :func:`_lstm_backward` needs,
+            ``"factors"``, the local derivatives :func:`lstm_backward` needs,
             :math:`[\gamma_t, a_t, f_t]` (batch, 6 * units).
         mask: None, or (time, batch, 1) booleans in processing order, False at masked steps.
 
@@ -89,7 +91,7 @@ def _lstm_forward(
         tanh_c = tf.tanh(c)
         h = o * tanh_c
 
-        def factors() -> tf.Tensor:  # gamma_t, a_t, f_t of _lstm_backward
+        def factors() -> tf.Tensor:  # gamma_t, a_t, f_t of lstm_backward
             return tf.concat(
                 [
                     g * i * (1 - i),
@@ -111,7 +113,7 @@ def _lstm_forward(
     return {"h": h, "c": c, **{name: ta.stack() for name, ta in zip(keep, kept, strict=True)}}
 
 
-def _lstm_backward(
+def lstm_backward(
     dh_seq: tf.Tensor,
     dh_last: tf.Tensor,
     dc_last: tf.Tensor,
@@ -119,7 +121,7 @@ def _lstm_backward(
     factors: tf.Tensor,
     mask: tf.Tensor | None = None,
 ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-    r"""Backpropagation through time for :func:`_lstm_forward`; called compiled with XLA, as
+    r"""Backpropagation through time for :func:`lstm_forward`; called compiled with XLA, as
     :func:`_lstm_backward_compiled`.
 
     With :math:`\bar h_t = \partial L / \partial h_t` (from the outputs and from step
@@ -134,7 +136,7 @@ def _lstm_backward(
         \bar z^o_t = \bar h_t \tanh(c_t)\, o_t (1 - o_t), \\
         \bar h_{t-1} &\mathrel{+}= \bar z_t U^\top, \quad \bar c_{t-1} = \bar c_t f_t
 
-    and after the loop, one product over all steps (:func:`_recurrent_kernel_gradient`):
+    and after the loop, one product over all steps (:func:`recurrent_kernel_gradient`):
     :math:`\bar U = \sum_t h_{t-1}^\top \bar z_t`. :math:`\bar z_t` is also the gradient of
     :math:`P_t`, from which autodiff gets those of :math:`W`, :math:`b` and the inputs.
 
@@ -179,8 +181,8 @@ def _lstm_backward(
 
 
 _LSTM_SAVED = ("hs", "factors")
-_lstm_forward_compiled = chunks.compiled(_lstm_forward)
-_lstm_backward_compiled = chunks.compiled(_lstm_backward)
+_lstm_forward_compiled = chunks.compiled(lstm_forward)
+_lstm_backward_compiled = chunks.compiled(lstm_backward)
 
 
 def _lstm_forward_run(
@@ -222,7 +224,7 @@ def _lstm_backward_run(
     factors: tf.Tensor,
     mask: tf.Tensor | None,
 ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-    """:func:`_lstm_backward` over the whole sequence, or over chunks as the forward pass;
+    """:func:`lstm_backward` over the whole sequence, or over chunks as the forward pass;
     static shapes as in :func:`_lstm_forward_run`."""
     if chunks.applies(factors):
 
@@ -244,9 +246,9 @@ def _lstm_backward_run(
 
 
 def _fused_lstm_core(return_sequences: bool, mask: tf.Tensor | None = None) -> Callable:
-    """``core(P, h0, c0, U)``: :func:`_lstm_forward` with :func:`_lstm_backward` as its
+    """``core(P, h0, c0, U)``: :func:`lstm_forward` with :func:`lstm_backward` as its
     gradient. Returns ``(h_seq, h_T, c_T)``, or ``(h_T, c_T)`` without ``return_sequences``;
-    ``h_seq`` holds the states :math:`h_t` (time-major). ``mask``: see :func:`_lstm_forward`."""
+    ``h_seq`` holds the states :math:`h_t` (time-major). ``mask``: see :func:`lstm_forward`."""
 
     @tf.custom_gradient
     def core(projected: tf.Tensor, h0: tf.Tensor, c0: tf.Tensor, u: tf.Tensor) -> tuple:
@@ -265,7 +267,7 @@ def _fused_lstm_core(return_sequences: bool, mask: tf.Tensor | None = None) -> C
             dz_seq, dh0, dc0 = _lstm_backward_run(
                 dh_seq, *upstream[-2:], u, saved["factors"], mask
             )
-            return [dz_seq, dh0, dc0, _recurrent_kernel_gradient(h0, saved["hs"], dz_seq)]
+            return [dz_seq, dh0, dc0, recurrent_kernel_gradient(h0, saved["hs"], dz_seq)]
 
         def grad(*upstream: tf.Tensor | None) -> list[tf.Tensor]:
             primals = (projected, h0, c0, u)

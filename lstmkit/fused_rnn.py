@@ -11,7 +11,9 @@ import tensorflow as tf
 
 from lstmkit import chunks
 from lstmkit.derivatives import gradient_wanted, opaque, twice_differentiable
-from lstmkit.fused import _recurrent_kernel_gradient, _reference_core, _steps, _while
+from lstmkit.fused import _reference_core, _steps, _while, recurrent_kernel_gradient
+
+__all__ = ["rnn_backward", "rnn_forward"]
 
 
 def _rnn_step(p_t: tf.Tensor, states: tuple, u: tf.Tensor) -> tuple:
@@ -19,7 +21,7 @@ def _rnn_step(p_t: tf.Tensor, states: tuple, u: tf.Tensor) -> tuple:
     return (tf.tanh(p_t + tf.matmul(states[0], u)),)
 
 
-def _rnn_forward(
+def rnn_forward(
     projected: tf.Tensor,
     h0: tf.Tensor,
     u: tf.Tensor,
@@ -27,7 +29,7 @@ def _rnn_forward(
     mask: tf.Tensor | None = None,
 ) -> dict[str, tf.Tensor]:
     r""":math:`h_t = \tanh(P_t + h_{t-1} U)`, or :math:`h_{t-1}` at a masked step (``mask``
-    as in :func:`_lstm_forward`); ``{"h": h_T}`` and, if asked, ``"hs"``. Called compiled, as
+    as in :func:`lstm_forward`); ``{"h": h_T}`` and, if asked, ``"hs"``. Called compiled, as
     :func:`_rnn_forward_compiled`."""
     steps = _steps(projected)
     inputs_ta = tf.TensorArray(projected.dtype, size=steps).unstack(projected)
@@ -48,22 +50,22 @@ def _rnn_forward(
     return {"h": h, **({"hs": kept[0].stack()} if keep_sequence else {})}
 
 
-def _rnn_backward(
+def rnn_backward(
     dh_seq: tf.Tensor,
     dh_last: tf.Tensor,
     u: tf.Tensor,
     h_seq: tf.Tensor,
     mask: tf.Tensor | None = None,
 ) -> tuple[tf.Tensor, tf.Tensor]:
-    r"""Backpropagation through time for :func:`_rnn_forward`; called compiled with XLA, as
+    r"""Backpropagation through time for :func:`rnn_forward`; called compiled with XLA, as
     :func:`_rnn_backward_compiled`.
 
     .. math::
 
         \bar z_t = \bar h_t (1 - h_t^2), \qquad \bar h_{t-1} \mathrel{+}= \bar z_t U^\top
 
-    and :math:`\bar U` from :func:`_recurrent_kernel_gradient`. With a mask (as in
-    :func:`_lstm_backward`), :math:`\bar z_t = m_t \bar h_t (1 - h_t^2)` and
+    and :math:`\bar U` from :func:`recurrent_kernel_gradient`. With a mask (as in
+    :func:`lstm_backward`), :math:`\bar z_t = m_t \bar h_t (1 - h_t^2)` and
     :math:`(1 - m_t) \bar h_t` goes on to step :math:`t-1`.
 
     Returns:
@@ -87,8 +89,8 @@ def _rnn_backward(
     return dz_ta.stack(), dh0
 
 
-_rnn_forward_compiled = chunks.compiled(_rnn_forward)
-_rnn_backward_compiled = chunks.compiled(_rnn_backward)
+_rnn_forward_compiled = chunks.compiled(rnn_forward)
+_rnn_backward_compiled = chunks.compiled(rnn_backward)
 
 
 def _rnn_forward_run(
@@ -116,7 +118,7 @@ def _rnn_forward_run(
 def _rnn_backward_run(
     dh_seq: tf.Tensor, dh_last: tf.Tensor, u: tf.Tensor, h_seq: tf.Tensor, mask: tf.Tensor | None
 ) -> tuple[tf.Tensor, tf.Tensor]:
-    """:func:`_rnn_backward` over the whole sequence, or over chunks of steps when lengths
+    """:func:`rnn_backward` over the whole sequence, or over chunks of steps when lengths
     change (:mod:`lstmkit.chunks`), as the forward pass, with every static
     dimension the inputs give (a compiled function may reuse a trace made for less specific
     shapes)."""
@@ -137,9 +139,9 @@ def _rnn_backward_run(
 
 
 def _fused_rnn_core(return_sequences: bool, mask: tf.Tensor | None = None) -> Callable:
-    """``core(P, h0, U)``: :func:`_rnn_forward` with :func:`_rnn_backward` as its gradient.
+    """``core(P, h0, U)``: :func:`rnn_forward` with :func:`rnn_backward` as its gradient.
     Returns ``(h_seq, h_T)``, or ``(h_T,)`` without ``return_sequences``; ``mask`` as in
-    :func:`_lstm_forward`."""
+    :func:`lstm_forward`."""
 
     @tf.custom_gradient
     def core(projected: tf.Tensor, h0: tf.Tensor, u: tf.Tensor) -> tuple:
@@ -153,7 +155,7 @@ def _fused_rnn_core(return_sequences: bool, mask: tf.Tensor | None = None) -> Ca
             h_seq = run["hs"] if wanted else _rnn_forward_run(projected, h0, u, True, mask)["hs"]
             dh_seq = upstream[0] if return_sequences else tf.zeros_like(h_seq)
             dz_seq, dh0 = _rnn_backward_run(dh_seq, upstream[-1], u, h_seq, mask)
-            return [dz_seq, dh0, _recurrent_kernel_gradient(h0, h_seq, dz_seq)]
+            return [dz_seq, dh0, recurrent_kernel_gradient(h0, h_seq, dz_seq)]
 
         def grad(*upstream: tf.Tensor | None) -> list[tf.Tensor]:
             reference = _reference_core(_rnn_step, return_sequences, mask)

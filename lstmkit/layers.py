@@ -19,6 +19,10 @@ step. These layers, on TensorFlow, instead
 
 All three compute the same function (cuDNN up to its documented difference: zeros, not the
 repeated last output, at padded steps of ``return_sequences`` outputs).
+
+(1) and (2) hook into ``keras.layers.RNN`` by overriding its ``inner_loop``; a Keras release
+without that hook leaves only (3) (:data:`lstmkit.internals.INNER_LOOP_HOOK`), one without its
+cuDNN function (:func:`lstmkit.internals.cudnn_lstm`) rules (1) out.
 """
 
 from __future__ import annotations
@@ -28,9 +32,8 @@ from typing import Any
 import keras
 import numpy as np
 from keras import regularizers
-from keras.src import backend as keras_backend
 
-from lstmkit import recurrence
+from lstmkit import internals, recurrence
 from lstmkit.cells import LSTMCell, RNNCell
 from lstmkit.cudnn import cudnn_eligibility, gpu_available
 from lstmkit.loop import LoopOptions
@@ -128,13 +131,32 @@ class _SequenceLayer(keras.layers.RNN):
             # Integer and boolean sequences: Keras' cells promote them in their products; the
             # compiled loops and the dropout masks want the compute dtype, so cast them first.
             sequences = keras.ops.cast(sequences, self.compute_dtype)
-        return super().call(sequences, initial_state=initial_state, mask=mask, training=training)
+        if internals.KERAS_DROPOUT_RNN_CELL:  # keras.layers.RNN draws and resets the masks
+            return super().call(sequences, initial_state=initial_state, mask=mask,
+                                training=training)
+        # lstmkit's copy of DropoutRNNCell: draw the masks before the loop (as Keras does, in
+        # its order) and reset them after it, which keras.layers.RNN only does for its own.
+        cell = self.cell
+        cell.get_dropout_mask(sequences[:, 0, :])
+        batch = keras.ops.shape(sequences)[0]
+        cell.get_recurrent_dropout_mask(keras.ops.zeros((batch, self.units), cell.compute_dtype))
+        try:
+            return super().call(sequences, initial_state=initial_state, mask=mask,
+                                training=training)
+        finally:
+            cell.reset_dropout_mask()
+            cell.reset_recurrent_dropout_mask()
 
     # -- loops -------------------------------------------------------------------------------
-    def _fast_path_applies(self, training: bool) -> bool:
-        """Whether lstmkit.recurrence can run this call (else the cell-by-cell loop does)."""
+    def fast_path_applies(self, training: bool = False) -> bool:
+        """Whether a call (with this ``training``) runs :mod:`lstmkit.recurrence`'s compiled loop
+        (or, for an LSTM, cuDNN) instead of Keras' cell-by-cell loop: on TensorFlow, with
+        Keras' ``inner_loop`` hook (:data:`lstmkit.internals.INNER_LOOP_HOOK`), not
+        ``unroll``, and no recurrent dropout in training. Which compiled loop then runs:
+        :func:`lstmkit.recurrence.fused_path_applies`."""
         return (
-            keras_backend.backend() == "tensorflow"
+            internals.INNER_LOOP_HOOK
+            and keras.config.backend() == "tensorflow"
             and not self.unroll
             and not (training and 0.0 < self.recurrent_dropout < 1.0)
         )
@@ -304,7 +326,7 @@ class SimpleRNN(_SequenceLayer):
         """The compiled loop of :func:`lstmkit.recurrence.simple_rnn`, or the cell by cell."""
         if keras.tree.is_nested(mask):
             mask = mask[0]
-        if not self._fast_path_applies(training):
+        if not self.fast_path_applies(training):
             return super().inner_loop(sequences, initial_state, mask=mask, training=training)
         cell = self.cell
         return recurrence.simple_rnn(
@@ -469,12 +491,17 @@ class LSTM(_SequenceLayer):
         )
         self.input_spec = keras.InputSpec(ndim=3)
         self.use_cudnn = use_cudnn
-        if use_cudnn in ("auto", True) and self._on_gpu() and not cudnn_eligibility(self):
+        if (
+            use_cudnn in ("auto", True)
+            and internals.cudnn_lstm() is not None
+            and self._on_gpu()
+            and not cudnn_eligibility(self)
+        ):
             self.supports_jit = False  # cuDNN ops do not compile with XLA (as in Keras)
 
     @staticmethod
     def _on_gpu() -> bool:
-        return keras_backend.backend() == "tensorflow" and gpu_available()
+        return keras.config.backend() == "tensorflow" and gpu_available()
 
     def inner_loop(
         self, sequences: Any, initial_state: list, mask: Any, training: bool = False
@@ -486,6 +513,8 @@ class LSTM(_SequenceLayer):
             # A symbolic mask cannot be inspected here; the kernel checks it at run time.
             reasons = cudnn_eligibility(self, mask if hasattr(mask, "numpy") else None)
             device = None if self._on_gpu() else "no GPU is visible to TensorFlow"
+            if device is None and internals.cudnn_lstm() is None:
+                device = f"keras {keras.__version__} has no cuDNN LSTM (keras.src.backend.lstm)"
             if not reasons and device is None:
                 try:
                     return self._cudnn_loop(sequences, initial_state, mask, training)
@@ -497,7 +526,7 @@ class LSTM(_SequenceLayer):
                     f"use_cudnn=True, but layer '{self.name}' cannot use cuDNN:{lines}\n"
                     "Pass use_cudnn='auto' to fall back to lstmkit's compiled loop."
                 )
-        if not self._fast_path_applies(training):
+        if not self.fast_path_applies(training):
             return super().inner_loop(sequences, initial_state, mask=mask, training=training)
         cell = self.cell
         return recurrence.lstm(
@@ -512,12 +541,13 @@ class LSTM(_SequenceLayer):
         )
 
     def _cudnn_loop(self, sequences: Any, initial_state: list, mask: Any, training: bool) -> tuple:
-        """``keras.src.backend.lstm`` (cuDNN), with input dropout applied first, as Keras does."""
+        """Keras' cuDNN LSTM (:func:`lstmkit.internals.cudnn_lstm`), with input dropout applied
+        first, as Keras does."""
         dropout_mask = self._input_dropout_mask(sequences, training)
         if dropout_mask is not None:
             sequences = sequences * dropout_mask[:, None, :]
         cell = self.cell
-        out = keras_backend.lstm(
+        out = internals.cudnn_lstm()(
             sequences,
             initial_state[0],
             initial_state[1],

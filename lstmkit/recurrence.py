@@ -10,7 +10,7 @@ derived by hand, faster than the readable loop most of all at small batches (``l
 compares both with Keras). Both compute the same function.
 
 In a ``tf.function`` on a CPU, the batch is cut into shards whose loops run side by side, one
-per core (:func:`_batch_shards`, :func:`_side_by_side`). The rows of a batch never interact in
+per core (:func:`batch_shards`, :func:`_side_by_side`). The rows of a batch never interact in
 a recurrent layer, and XLA runs a compiled loop on one thread, so one loop over the whole batch
 leaves the other cores idle.
 
@@ -34,7 +34,17 @@ from lstmkit.fused_lstm import _fused_lstm_core
 from lstmkit.fused_rnn import _fused_rnn_core
 from lstmkit.loop import LoopOptions, project_inputs, scan_steps
 
-__all__ = ["GateUpdate", "LoopOptions", "lstm", "project_inputs", "scan_steps", "simple_rnn"]
+__all__ = [
+    "GateUpdate",
+    "LoopOptions",
+    "batch_shards",
+    "fused_path_applies",
+    "lstm",
+    "project_inputs",
+    "scan_steps",
+    "simple_rnn",
+    "standard_lstm",
+]
 
 #: An LSTM cell's gate maths, ``gate_update(z_i, z_f, z_g, z_o, c_prev) -> (h, c)``: from the
 #: four pre-activations (each (batch, units)) and the previous carry to the new output and carry.
@@ -49,9 +59,17 @@ _FUSED_DTYPES = (tf.float32, tf.float64)
 _WIDENED_DTYPES = (tf.float16, tf.bfloat16)
 
 
-def _standard_lstm(gate_update: GateUpdate) -> bool:
+def standard_lstm(gate_update: GateUpdate) -> bool:
     """Whether ``gate_update`` is the bound ``gate_update`` of a cell with Keras' tanh and
-    sigmoid."""
+    sigmoid: the LSTM the fused loop implements (the first condition of :func:`lstm`'s fused
+    path).
+
+    Args:
+        gate_update: an LSTM cell's gate maths (see :data:`GateUpdate`).
+
+    Returns:
+        True for :meth:`lstmkit.LSTMCell.gate_update` of a cell with Keras' tanh and sigmoid.
+    """
     cell = getattr(gate_update, "__self__", None)
     return (
         getattr(cell, "activation", None) is activations.tanh
@@ -59,12 +77,21 @@ def _standard_lstm(gate_update: GateUpdate) -> bool:
     )
 
 
-def _fused_applies(
+def fused_path_applies(
     inputs: Any, options: LoopOptions | None = None, differentiated: Sequence[Any] = ()
 ) -> bool:
-    """A floating-point computation and first-order reverse-mode gradients at most
-    (:func:`autodiff_needed`); masks ride on the fused path, so ``options`` (unused) does not
-    decide. (Notebook 07 calls ``_fused_applies(x, {})``; the argument stays until it changes.)"""
+    """Whether a call of :func:`lstm` (with a :func:`standard_lstm`) or :func:`simple_rnn`
+    (with Keras' tanh) on ``inputs`` takes the fused path: a floating-point dtype, and at most
+    first-order reverse-mode gradients (see :func:`lstmkit.derivatives.autodiff_needed`).
+
+    Args:
+        inputs: the (batch, time, features) inputs.
+        options: the loop options; they do not decide (masks ride on the fused path too).
+        differentiated: the states and weights whose derivatives may be taken.
+
+    Returns:
+        True when the fused path runs.
+    """
     return tf.as_dtype(inputs.dtype) in (*_FUSED_DTYPES, *_WIDENED_DTYPES) and not (
         autodiff_needed([inputs, *differentiated])
     )
@@ -109,7 +136,7 @@ def _parallel_workers() -> int:
     return os.cpu_count() or 1
 
 
-def _batch_shards(batch: int | None, workers: int) -> list[int] | int | None:
+def batch_shards(batch: int | None, workers: int) -> list[int] | int | None:
     """How to cut a batch into shards whose loops run side by side.
 
     Args:
@@ -151,7 +178,7 @@ def _side_by_side(
     """
     shards = None
     if not tf.executing_eagerly() and not gpu_available():
-        shards = _batch_shards(inputs.shape[0], _parallel_workers())
+        shards = batch_shards(inputs.shape[0], _parallel_workers())
     if shards is None:
         return run(inputs, initial_state, dropout_mask, mask)
     if isinstance(shards, int):  # batch known at run time only
@@ -270,7 +297,7 @@ def lstm(
         ``(last_output, outputs, [h, c])``.
     """
     differentiated = [*initial_state, kernel, recurrent_kernel, bias]
-    if _standard_lstm(gate_update) and _fused_applies(inputs, options, differentiated):
+    if standard_lstm(gate_update) and fused_path_applies(inputs, options, differentiated):
         weights = (kernel, recurrent_kernel, bias)
         fused = _widened(lambda *args: _fused(_fused_lstm_core, *args))
         return fused(inputs, initial_state, weights, dropout_mask, options)
@@ -305,7 +332,7 @@ def simple_rnn(
     Returns ``(last_output, outputs, [h])``.
     """
     differentiated = [*initial_state, kernel, recurrent_kernel, bias]
-    if activation is activations.tanh and _fused_applies(inputs, options, differentiated):
+    if activation is activations.tanh and fused_path_applies(inputs, options, differentiated):
         weights = (kernel, recurrent_kernel, bias)
         fused = _widened(lambda *args: _fused(_fused_rnn_core, *args))
         return fused(inputs, initial_state, weights, dropout_mask, options)

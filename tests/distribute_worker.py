@@ -66,14 +66,14 @@ def main(out: str) -> None:
     # The batch sizes lstmkit's fused loop was traced for and how it cut them into shards
     # (recorded, nothing changed): under a strategy the layer sees the per-replica batch.
     shard_calls: list = []
-    batch_shards = recurrence._batch_shards
+    batch_shards = recurrence.batch_shards
 
     def recording(batch, workers):
         shards = batch_shards(batch, workers)
         shard_calls.append({"batch": batch, "workers": workers, "shards": shards})
         return shards
 
-    recurrence._batch_shards = recording
+    recurrence.batch_shards = recording
 
     x, y = data()
     options = tf.data.Options()

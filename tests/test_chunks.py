@@ -51,7 +51,7 @@ def test_chunked_lstm_loops_equal_one_loop(steps, masked):
     for name in ("h", "c", *saved):
         np.testing.assert_allclose(chunked[name], whole[name], atol=1e-6, err_msg=name)
     dh_seq, dh, dc = _random((steps, BATCH, UNITS), 6), _random((BATCH, UNITS), 7), h0
-    expected = fused_lstm._lstm_backward(dh_seq, dh, dc, u, whole["factors"], mask)
+    expected = fused_lstm.lstm_backward(dh_seq, dh, dc, u, whole["factors"], mask)
     got = fused_lstm._lstm_backward_run(dh_seq, dh, dc, u, whole["factors"], mask)
     for a, b in zip(got, expected, strict=True):
         np.testing.assert_allclose(a, b, atol=1e-5)
@@ -61,10 +61,10 @@ def test_chunked_lstm_loops_equal_one_loop(steps, masked):
 @pytest.mark.parametrize("steps", LENGTHS)
 def test_chunked_rnn_backward_equals_one_loop(steps):
     projected, u = _random((steps, BATCH, UNITS), 1), _random((UNITS, UNITS), 2)
-    h_seq = fused_rnn._rnn_forward(projected, _random((BATCH, UNITS), 3), u, True)["hs"]
+    h_seq = fused_rnn.rnn_forward(projected, _random((BATCH, UNITS), 3), u, True)["hs"]
     dh_seq, dh = _random((steps, BATCH, UNITS), 4), _random((BATCH, UNITS), 5)
     mask = _mask(steps, 6)
-    expected = fused_rnn._rnn_backward(dh_seq, dh, u, h_seq, mask)
+    expected = fused_rnn.rnn_backward(dh_seq, dh, u, h_seq, mask)
     got = fused_rnn._rnn_backward_run(dh_seq, dh, u, h_seq, mask)
     for a, b in zip(got, expected, strict=True):
         np.testing.assert_allclose(a, b, atol=1e-5)

@@ -1,6 +1,6 @@
 """lstmkit.recurrence: the fused path and its hand-derived backward pass.
 
-- the custom gradient (``_lstm_backward``, ``_rnn_backward``) equals TensorFlow's autodiff of
+- the custom gradient (``lstm_backward``, ``rnn_backward``) equals TensorFlow's autodiff of
   the same forward loop, and finite differences in float64;
 - the fused path and the readable path compute the same outputs, states and gradients, over
   return_sequences x go_backwards x dropout masks;
@@ -92,7 +92,7 @@ def lstm_core_inputs(dtype, steps=STEPS, batch=BATCH, units=UNITS):
 
 def lstm_autodiff(projected, h0, c0, u):
     """The same forward loop, differentiated by TensorFlow (no custom gradient)."""
-    run_ = fused_lstm._lstm_forward(projected, h0, c0, u, ("hs",))
+    run_ = fused_lstm.lstm_forward(projected, h0, c0, u, ("hs",))
     return run_["hs"], run_["h"], run_["c"]
 
 
@@ -105,7 +105,7 @@ def rnn_core_inputs(dtype, steps=STEPS, batch=BATCH, units=UNITS):
 
 
 def rnn_autodiff(projected, h0, u):
-    run_ = fused_rnn._rnn_forward(projected, h0, u, True)
+    run_ = fused_rnn.rnn_forward(projected, h0, u, True)
     return run_["hs"], run_["h"]
 
 
@@ -210,7 +210,7 @@ def test_gradient_without_a_tape_recomputes(kind):
 
 # -- fused path against readable path ------------------------------------------------------------
 def readable_only(monkeypatch):
-    monkeypatch.setattr(recurrence, "_fused_applies", lambda *args: False)
+    monkeypatch.setattr(recurrence, "fused_path_applies", lambda *args: False)
 
 
 def lstm_masks(kind):
@@ -353,9 +353,9 @@ def test_forward_keeps_only_what_is_needed():
     """Without a tape the LSTM forward loop stacks nothing (or only h); with one, everything
     the backward pass reads."""
     projected, h0, c0, u = lstm_core_inputs("float32")
-    lean = fused_lstm._lstm_forward(projected, h0, c0, u, ())
+    lean = fused_lstm.lstm_forward(projected, h0, c0, u, ())
     assert set(lean) == {"h", "c"}
-    full = fused_lstm._lstm_forward(projected, h0, c0, u, fused_lstm._LSTM_SAVED)
+    full = fused_lstm.lstm_forward(projected, h0, c0, u, fused_lstm._LSTM_SAVED)
     assert set(full) == {"h", "c", *fused_lstm._LSTM_SAVED}
     np.testing.assert_allclose(full["hs"][-1], lean["h"], atol=1e-6)
     assert full["factors"].shape == (STEPS, BATCH, 6 * UNITS)
@@ -382,7 +382,7 @@ def test_batch_shards_cover_the_batch(workers):
     """A known batch: one loop, or as many shards as there are workers (at most 8), each of at
     least 4 rows, sizes differing by at most one row, together the whole batch."""
     for batch in [*range(0, 40), 64, 100, 256]:
-        shards = recurrence._batch_shards(batch, workers)
+        shards = recurrence.batch_shards(batch, workers)
         possible = min(workers, 8, batch // 4)
         if possible < 2:
             assert shards is None, batch
@@ -394,7 +394,7 @@ def test_batch_shards_cover_the_batch(workers):
 @pytest.mark.parametrize(("workers", "expected"), [(1, None), (2, 2), (3, 3), (16, 8)])
 def test_batch_shards_of_an_unknown_batch(workers, expected):
     """Only the number of shards is decided when tracing; their sizes come at run time."""
-    assert recurrence._batch_shards(None, workers) == expected
+    assert recurrence.batch_shards(None, workers) == expected
 
 
 def test_parallel_workers_is_tensorflows_inter_op_setting_or_the_cpus(monkeypatch):
