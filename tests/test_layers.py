@@ -73,10 +73,19 @@ def assert_close(ours, ref, what):
         np.testing.assert_allclose(a, b, atol=ATOL, rtol=0, err_msg=f"{what} #{index}")
 
 
-@pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("mask_kind", MASKS)
-@pytest.mark.parametrize("go_backwards", [False, True])
-@pytest.mark.parametrize("unroll", [False, True])
+def parity_grid():
+    """The grid kind x mask x go_backwards x unroll. The fast tier (``-m "not slow"``) keeps a
+    cover of it: every mask with both kinds, each mask under another (go_backwards, unroll)
+    pair, so each value of every axis runs; ``make test`` runs all of it."""
+    corners = list(itertools.product([False, True], repeat=2))
+    for index, mask_kind in enumerate(MASKS):
+        for kind, go_backwards, unroll in itertools.product(KINDS, [False, True], [False, True]):
+            fast = (go_backwards, unroll) == corners[index % len(corners)]
+            yield pytest.param(kind, mask_kind, go_backwards, unroll,
+                               marks=() if fast else pytest.mark.slow)
+
+
+@pytest.mark.parametrize(("kind", "mask_kind", "go_backwards", "unroll"), parity_grid())
 def test_parity_grid(kind, mask_kind, go_backwards, unroll):
     """Outputs, states and gradients over return_sequences x return_state x initial_state."""
     x, mask = inputs(), MASKS[mask_kind]

@@ -513,6 +513,7 @@ def test_shards_of_a_batch_known_only_at_run_time(monkeypatch, kind, batch):
     assert_all_close([np.asarray(g) for g in grads], expected[1], 1e-5, "gradients")
 
 
+@pytest.mark.slow
 def test_no_shards_eagerly_or_on_a_gpu(monkeypatch):
     """Eagerly, ops run one after another; on a GPU each product is parallel already."""
     fn, watched = shard_case("lstm", True, False, "none")
@@ -524,8 +525,11 @@ def test_no_shards_eagerly_or_on_a_gpu(monkeypatch):
     assert len(loops) == 2
 
 
-@pytest.mark.parametrize("layer", ["LSTM", "SimpleRNN"])
-@pytest.mark.parametrize("return_sequences", [True, False])
+@pytest.mark.parametrize(("layer", "return_sequences"), [
+    ("LSTM", False), ("SimpleRNN", True),
+    pytest.param("LSTM", True, marks=pytest.mark.slow),
+    pytest.param("SimpleRNN", False, marks=pytest.mark.slow),
+])
 def test_sharded_layers_equal_keras_in_a_training_step(monkeypatch, layer, return_sequences):
     """lstmkit's layers, with shards, against Keras' with the same weights: outputs and the
     gradients of every weight and of the inputs, in a ``tf.function`` as ``fit`` runs them."""
