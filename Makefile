@@ -32,7 +32,7 @@ bench: $(STAMP)
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml ci/constraints.txt ci/install_kernel.py
+$(STAMP): pyproject.toml ci/constraints.txt ci/course_kernel/ipython_kernel_config.py ci/course_kernel/pyproject.toml
 	bash ci/bootstrap.sh
 
 clean:

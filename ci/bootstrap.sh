@@ -11,7 +11,8 @@ STAMP="$VENV/.lstmkit-installed"
 CONSTRAINTS=${CONSTRAINTS-ci/constraints.txt}
 
 if [ -f "$STAMP" ] && [ "$STAMP" -nt pyproject.toml ] && [ "$STAMP" -nt ci/constraints.txt ] \
-    && [ "$STAMP" -nt ci/install_kernel.py ] \
+    && [ "$STAMP" -nt ci/course_kernel/ipython_kernel_config.py ] \
+    && [ "$STAMP" -nt ci/course_kernel/pyproject.toml ] \
     && "$VENV/bin/python" -c "import lstmkit" 2>/dev/null; then
     exit 0
 fi
@@ -38,8 +39,8 @@ pip_install() {
     fi
 }
 pip_install --upgrade pip
-pip_install ${CONSTRAINTS:+-c "$CONSTRAINTS"} -e ".[dev]"
-# The course kernel, python3, quiet: TensorFlow's C++ start-up lines stay out of the notebooks.
-"$VENV/bin/python" ci/install_kernel.py >/dev/null
+# ./ci/course_kernel: the quiet settings of every kernel of $VENV (the course kernel is its
+# python3): TensorFlow's C++ start-up lines stay out of the notebooks.
+pip_install ${CONSTRAINTS:+-c "$CONSTRAINTS"} -e ".[dev]" ./ci/course_kernel
 touch "$STAMP"
 echo "bootstrap: ready ($("$VENV/bin/python" -c 'import tensorflow as tf, keras; print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}")' 2>/dev/null))"

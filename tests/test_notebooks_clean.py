@@ -1,6 +1,7 @@
 """What a learner sees of the course notebooks is clean: no TensorFlow start-up lines, no
 progress-bar warnings and no paths of the machine that made the stored outputs; the course kernel
-(``ci/install_kernel.py``) keeps TensorFlow's C++ lines out of freshly run notebooks too; and
+(``python3`` with the settings of ``ci/course_kernel``) keeps TensorFlow's C++ lines out of
+freshly run notebooks too; and
 ``notebooks/`` holds the course only (test configuration lives in ``ci/``)."""
 
 from __future__ import annotations
@@ -28,12 +29,20 @@ TEXT_MIMES = ("text/plain", "text/html", "text/markdown", "text/latex", "applica
 COURSE_DATA = {".csv", ".json", ".npz", ".npy", ".txt", ".png", ".svg"}
 
 
-def _installer():
-    path = ROOT / "ci" / "install_kernel.py"
-    spec = importlib.util.spec_from_file_location("install_kernel", path)
+def _plugin():
+    """ci/nbval_plugin.py, which knows the course kernel's settings and checks them."""
+    path = ROOT / "ci" / "nbval_plugin.py"
+    spec = importlib.util.spec_from_file_location("lstmkit_ci_nbval_plugin", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _stock_spec(*extra: str) -> dict:
+    """ipykernel's own ``python3`` spec for this Python (what ``ipykernel install`` writes)."""
+    return {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
+                     *extra],
+            "display_name": "Python 3 (ipykernel)", "language": "python"}
 
 
 def _texts(output: dict) -> list[str]:
@@ -113,45 +122,87 @@ def test_ci_loads_the_nbval_settings_from_ci():
     test_sh = (ROOT / "ci" / "test.sh").read_text()
     assert "-p ci.nbval_plugin" in test_sh and "--nbval " in test_sh
     assert (ROOT / "ci" / "nbval_plugin.py").is_file()
-    assert "ci/install_kernel.py" in (ROOT / "ci" / "bootstrap.sh").read_text()
+    assert "./ci/course_kernel" in (ROOT / "ci" / "bootstrap.sh").read_text()
 
 
-def test_kernel_spec_carries_the_quiet_settings():
-    installer = _installer()
-    spec = installer.kernel_spec()
-    assert spec["argv"][0] == sys.executable
-    assert spec["argv"][spec["argv"].index("-m") + 1] == "ipykernel_launcher"
-    assert "{connection_file}" in spec["argv"]
-    assert "--IPKernelApp.capture_fd_output=False" in spec["argv"]
-    assert spec["env"]["TF_CPP_MIN_LOG_LEVEL"] == "2"
-    assert installer.is_quiet(spec)
-    assert not installer.is_quiet({"argv": spec["argv"][:-1], "env": spec["env"]})
-    assert not installer.is_quiet({"argv": spec["argv"]})
+def test_course_settings_turn_the_capture_off_and_keep_a_chosen_log_level(monkeypatch):
+    """What IPython runs at every kernel's start: ipykernel's fd capture off, and
+    TF_CPP_MIN_LOG_LEVEL=2 unless the user chose a level."""
+    from traitlets.config import Config
+
+    source = _plugin().SETTINGS.read_text()
+    for preset, expected in ((None, "2"), ("0", "0")):
+        if preset is None:
+            monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
+        else:
+            monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", preset)
+        config = Config()
+        exec(compile(source, "ipython_kernel_config.py", "exec"),
+             {"get_config": lambda config=config: config})
+        assert config.IPKernelApp.capture_fd_output is False
+        assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == expected
 
 
-def test_install_writes_the_quiet_kernel_and_is_idempotent(tmp_path: Path):
-    installer = _installer()
-    first = installer.install(tmp_path)
-    assert first == tmp_path / "share" / "jupyter" / "kernels" / "python3"
-    written = json.loads((first / "kernel.json").read_text())
-    assert written == installer.kernel_spec()
-    assert written["display_name"] == "Python 3 (lstmkit)"
-    (first / "kernel.json").write_text('{"argv": ["stale"]}')
-    assert installer.install(tmp_path) == first
-    assert json.loads((first / "kernel.json").read_text()) == written
-    assert (first / "logo-64x64.png").is_file()
+def test_course_kernel_package_installs_the_settings_where_ipython_reads_them():
+    from IPython.core.application import ENV_CONFIG_DIRS
+
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python < 3.11
+        import tomli as tomllib
+
+    project = tomllib.loads((ROOT / "ci" / "course_kernel" / "pyproject.toml").read_text())
+    assert project["tool"]["setuptools"]["data-files"] == {
+        "etc/ipython": ["ipython_kernel_config.py"]}
+    assert os.path.join(sys.prefix, "etc", "ipython") in ENV_CONFIG_DIRS
+
+
+def test_is_quiet_wants_the_installed_settings_and_no_capture_on_the_command_line(tmp_path):
+    plugin = _plugin()
+    assert plugin.is_quiet(_stock_spec()) == (
+        Path(sys.prefix, "etc", "ipython", "ipython_kernel_config.py").is_file())
+    assert not plugin.is_quiet(_stock_spec("--IPKernelApp.capture_fd_output=True"))
+    assert not plugin.is_quiet({"argv": []})
+    other = tmp_path / "bin" / "python"  # a Python whose environment lacks the settings
+    other.parent.mkdir()
+    other.write_text(f"#!/bin/sh\necho {tmp_path}\n")
+    other.chmod(0o755)
+    assert not plugin.is_quiet({"argv": [str(other), "-m", "ipykernel_launcher"]})
+    (tmp_path / "etc" / "ipython").mkdir(parents=True)
+    (tmp_path / "etc" / "ipython" / "ipython_kernel_config.py").write_text(
+        plugin.SETTINGS.read_text())
+    assert plugin.is_quiet({"argv": [str(other), "-m", "ipykernel_launcher"]})
 
 
 def test_installed_course_kernel_is_quiet():
     """The kernel that ``make lab``, nbconvert, nbval and papermill start (ci/bootstrap.sh
-    installs it)."""
+    installs its settings)."""
     from jupyter_client.kernelspec import KernelSpecManager
 
-    installer = _installer()
-    spec = KernelSpecManager().get_kernel_spec(installer.KERNEL_NAME)
-    assert installer.is_quiet(spec.to_dict()), (
-        f"{spec.resource_dir}/kernel.json lacks the quiet settings; "
-        "run python ci/install_kernel.py")
+    plugin = _plugin()
+    spec = KernelSpecManager().get_kernel_spec(plugin.KERNEL_NAME)
+    assert plugin.is_quiet(spec.to_dict()), (
+        f"{sys.prefix}/etc/ipython/ipython_kernel_config.py is missing or stale; "
+        f"run {plugin.INSTALL}")
+
+
+@pytest.mark.slow
+def test_the_course_kernel_wheel_installs_the_settings_into_the_prefix(tmp_path: Path):
+    """pip builds ci/course_kernel into a wheel whose one data file lands in
+    <prefix>/etc/ipython (a wheel is inspected: installing would replace this environment's)."""
+    import zipfile
+
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir",
+         str(tmp_path), str(ROOT / "ci" / "course_kernel")],
+        capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (wheel,) = tmp_path.glob("lstmkit_course_kernel-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        data = [n for n in archive.namelist() if ".data/" in n]
+        assert [n.split(".data/", 1)[1] for n in data] == [
+            "data/etc/ipython/ipython_kernel_config.py"]
+        assert archive.read(data[0]).decode() == _plugin().SETTINGS.read_text()
 
 
 @pytest.mark.slow
@@ -160,9 +211,9 @@ def test_course_kernel_runs_tensorflow_without_noise(tmp_path: Path, monkeypatch
     reaches the notebook, a progress bar is a widget, and a warning about user code still shows."""
     from nbclient import NotebookClient
 
-    installer = _installer()
-    installer.install(tmp_path)
-    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "share" / "jupyter"))
+    (tmp_path / "kernels" / "python3").mkdir(parents=True)  # ipykernel's stock spec
+    (tmp_path / "kernels" / "python3" / "kernel.json").write_text(json.dumps(_stock_spec()))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     monkeypatch.delenv("TQDM_DISABLE", raising=False)
     monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
@@ -176,7 +227,7 @@ def test_course_kernel_runs_tensorflow_without_noise(tmp_path: Path, monkeypatch
         "print(isinstance(bar, tqdm_notebook))",
         "import warnings\nwarnings.warn('a mistake of the learner')",
     )]
-    NotebookClient(nb, kernel_name=installer.KERNEL_NAME, timeout=300,
+    NotebookClient(nb, kernel_name="python3", timeout=300,
                    resources={"metadata": {"path": str(tmp_path)}}).execute()
     outputs = [(i, out) for i, cell in enumerate(nb.cells) for out in cell.outputs]
     stderr = [(i, out["text"]) for i, out in outputs
@@ -213,20 +264,19 @@ def test_nbval_settings_compare_stderr_and_want_the_quiet_kernel(tmp_path: Path)
     notebook = tmp_path / "tiny.ipynb"
     nbformat.write(nb, notebook)
     quiet, loud = tmp_path / "quiet", tmp_path / "loud"
-    _installer().install(quiet)
-    spec = _installer().kernel_spec()
-    spec["argv"] = [a for a in spec["argv"] if "capture_fd_output" not in a]
-    (loud / "kernels" / "python3").mkdir(parents=True)
-    (loud / "kernels" / "python3" / "kernel.json").write_text(json.dumps(spec))
+    for folder, spec in ((quiet, _stock_spec()),
+                         (loud, _stock_spec("--IPKernelApp.capture_fd_output=True"))):
+        (folder / "kernels" / "python3").mkdir(parents=True)
+        (folder / "kernels" / "python3" / "kernel.json").write_text(json.dumps(spec))
 
     refused = _nbval(notebook, loud)
     assert refused.returncode == 4, refused.stdout + refused.stderr
-    assert "ci/install_kernel.py" in refused.stdout + refused.stderr
+    assert "pip install ./ci/course_kernel" in refused.stdout + refused.stderr
 
-    compared = _nbval(notebook, quiet / "share" / "jupyter")
+    compared = _nbval(notebook, quiet)
     assert compared.returncode == 1, compared.stdout + compared.stderr
     assert "stderr" in compared.stdout and "err" in compared.stdout
     nb.cells[0].outputs.append(nbformat.v4.new_output("stream", name="stderr", text="err\n"))
     nbformat.write(nb, notebook)
-    passed = _nbval(notebook, quiet / "share" / "jupyter")
+    passed = _nbval(notebook, quiet)
     assert passed.returncode == 0, passed.stdout + passed.stderr

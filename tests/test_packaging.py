@@ -59,13 +59,13 @@ def test_environment_yml_lists_the_same_packages_as_pyproject():
     wanted = {_name(r) for r in project["dependencies"]}
     wanted |= {_name(r) for r in project["optional-dependencies"]["dev"]}
     conda, pip_section = _environment()
-    listed = conda | {_name(r) for r in pip_section if not r.startswith("-")}
+    listed = conda | {_name(r) for r in pip_section if not r.startswith(("-", "./"))}
 
     assert listed == wanted, (
         f"only in environment.yml: {sorted(listed - wanted)}; "
         f"only in pyproject.toml: {sorted(wanted - listed)}"
     )
-    assert not conda & {_name(r) for r in pip_section if not r.startswith("-")}, "listed twice"
+    assert not conda & {_name(r) for r in pip_section if not r.startswith(("-", "./"))}, "twice"
     assert pip_section[-1] == "-e .", "environment.yml must install lstmkit itself with pip, last"
 
 
@@ -77,15 +77,18 @@ def test_environment_yml_pins_the_tensorflow_and_keras_of_the_constraints():
     assert {_name(pin) for pin in pins} == {"tensorflow", "keras"}
 
 
-def test_environment_yml_and_readme_install_the_kernel_the_report_uses():
+def test_environment_yml_and_bootstrap_install_the_kernel_the_report_uses():
+    """Both install routes get the course kernel from pip alone: ipykernel's ``python3`` (the
+    kernel ``lstmkit report`` and nbval start) with the settings of ci/course_kernel."""
     from lstmkit import report
 
-    install_kernel = (ROOT / "ci" / "install_kernel.py").read_text()
-    assert f'KERNEL_NAME = "{report.KERNEL_NAME}"' in install_kernel
-    command = "python ci/install_kernel.py"
-    assert command in (ROOT / "environment.yml").read_text()
-    assert command in (ROOT / "README.md").read_text()
-    assert '"$VENV/bin/python" ci/install_kernel.py' in (ROOT / "ci" / "bootstrap.sh").read_text()
+    plugin = (ROOT / "ci" / "nbval_plugin.py").read_text()
+    assert f'KERNEL_NAME = "{report.KERNEL_NAME}"' in plugin
+    _, pip_section = _environment()
+    assert "./ci/course_kernel" in pip_section
+    assert '-e ".[dev]" ./ci/course_kernel' in (ROOT / "ci" / "bootstrap.sh").read_text()
+    readme = (ROOT / "README.md").read_text()
+    assert "ci/install_kernel.py" not in readme and "ci/course_kernel" in readme
 
 
 def test_dependencies_are_not_pinned():
