@@ -6,7 +6,11 @@ Each executed notebook becomes one page made by nbconvert's ``lab`` template wit
 - math is typeset by a MathJax 2 copied beside the pages (``_static/mathjax/``, taken from the
   ``jupyter-server-mathjax`` package) and loaded by a relative URL, so the pages render without a
   network; require.js and mermaid, which the template loads from CDNs, are left out (the course
-  has no widgets or diagrams), and markdown images are embedded;
+  has no widgets or mermaid diagrams);
+- markdown images (the course's diagrams, ``notebooks/figures/*.svg``, linked as
+  ``![...](figures/NAME.svg)``) are embedded as ``data:`` URIs, so a page needs no file beside
+  it; a page with an image that cannot be embedded (a missing file) is not written, and the
+  report says which image was missing;
 - links to other notebooks (``03_driving_cells.ipynb``) point at their pages when those are part
   of the run, and become plain text otherwise; a "Previous · Index · Next" bar links the pages in
   run order;
@@ -149,6 +153,7 @@ def export_page(executed: Path, source_dir: Path, pages: Sequence[tuple[str, str
     """The HTML page of the executed notebook ``executed`` among this run's ``pages``.
 
     ``source_dir`` is where the notebook came from (markdown images are read from there).
+    Raises ValueError naming the images that could not be embedded (a missing file).
     """
     import jinja2
     import nbformat
@@ -166,7 +171,21 @@ def export_page(executed: Path, source_dir: Path, pages: Sequence[tuple[str, str
     resources = {"metadata": {"name": stem, "path": str(source_dir)},
                  "lstmkit_nav": _nav(stem, pages)}
     body, _ = exporter.from_notebook_node(nb, resources=resources)
+    missing = unembedded_images(body)
+    if missing:
+        raise ValueError(f"{executed.name}: image(s) not found in {source_dir}, so not embedded: "
+                         + ", ".join(missing))
     return relink(body, [s for s, _ in pages])
+
+
+def unembedded_images(page: str) -> list[str]:
+    """The ``src`` of every ``<img>`` of ``page`` that is not embedded (not a ``data:`` URI):
+    nbconvert leaves an image it cannot read as a link, which would be dead in the report."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(page, features="html.parser")
+    return [img["src"] for img in soup.find_all("img", src=True)
+            if not img["src"].startswith("data:")]
 
 
 def write_index(run_dir: Path, run_name: str, results: Sequence[Any],

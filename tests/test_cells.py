@@ -241,6 +241,20 @@ def test_unit_forget_bias_sets_forget_slice_to_one():
     np.testing.assert_array_equal(plain.bias.numpy(), np.zeros(20))
 
 
+@pytest.mark.parametrize("cell_class", [keras.layers.LSTMCell, lstmkit.LSTMCell],
+                         ids=["keras", "lstmkit"])
+def test_unit_forget_bias_keeps_bias_initializer_for_the_other_blocks(cell_class):
+    """Keras' docstring says unit_forget_bias "add[s] 1" to the forget bias and "will also force
+    bias_initializer='zeros'"; Keras' code does neither: the forget block is exactly 1 and the
+    i, c, o blocks come from bias_initializer. lstmkit does what the code does."""
+    cell = cell_class(4, bias_initializer=keras.initializers.Constant(0.5))
+    cell.build((None, 3))
+    blocks = np.split(keras.ops.convert_to_numpy(cell.bias), 4)  # i, f, c, o
+    np.testing.assert_array_equal(blocks[1], np.ones(4))  # set to 1, not 0.5 + 1
+    for k in (0, 2, 3):
+        np.testing.assert_array_equal(blocks[k], np.full(4, 0.5))  # not forced to zeros
+
+
 def test_recurrent_kernel_is_orthogonal_by_default():
     for cell in (lstmkit.LSTMCell(6), lstmkit.RNNCell(6)):
         cell.build((None, 3))

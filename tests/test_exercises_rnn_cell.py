@@ -6,81 +6,141 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from exercise_asserts import assert_hint, assert_pass, sigmoid
+from exercise_asserts import assert_hint, assert_pass
 
 from lstmkit import exercises as ex
 
 
-def rnn_step_right(x, h_prev, W, U, b):
-    return np.tanh(x @ W + h_prev @ U + b)
-
-
-def test_rnn_step_right_answers():
-    assert_pass(ex.check_rnn_step(rnn_step_right))
-    import keras
-
-    assert_pass(ex.check_rnn_step(lambda x, h, W, U, b: keras.ops.tanh(
-        keras.ops.matmul(x, W) + keras.ops.matmul(h, U) + b)))
-
-
-@pytest.mark.parametrize(
-    ("wrong", "fragment"),
-    [
-        (lambda x, h, W, U, b: None, "returned None"),
-        (lambda x, h, W, U, b: np.tanh(x @ W + h @ U), "forgot the bias"),
-        (lambda x, h, W, U, b: x @ W + h @ U + b, "forgot the activation"),
-        (lambda x, h, W, U, b: sigmoid(x @ W + h @ U + b), "not sigmoid"),
-        (lambda x, h, W, U, b: np.tanh(x @ W + b), "forgot the recurrent term"),
-        (lambda x, h, W, U, b: np.tanh(x @ W + h @ U.T + b), "U.T is not"),
-        (lambda x, h, W, U, b: np.tanh(x @ W + h @ U) + b, "after tanh"),
-        (lambda x, h, W, U, b: np.tanh(W @ x + h @ U + b), "x @ W and h_prev @ U"),
-        (lambda x, h, W, U, b: np.tanh(x @ W + U @ h + b), "raised ValueError"),
-        (lambda x, h, W, U, b: np.tanh(x @ W + h @ U + b)[:, :2], "wrong shape"),
-        (lambda x, h, W, U, b: np.tanh(x @ W + 2 * h @ U + b), "wrong values"),
-    ],
-)
-def test_rnn_step_hints(wrong, fragment):
-    assert_hint(ex.check_rnn_step(wrong), fragment)
-
-
-def rnn_unroll_right(xs, h0, W, U, b):
-    h, states = h0, []
-    for t in range(xs.shape[1]):
+def _run(xs, W, U, b, reverse=False):
+    h, states = np.zeros((xs.shape[0], U.shape[0])), []
+    order = range(xs.shape[1])
+    for t in reversed(order) if reverse else order:
         h = np.tanh(xs[:, t] @ W + h @ U + b)
         states.append(h)
     return np.stack(states, axis=1)
 
 
-def test_rnn_unroll_right_answer():
-    assert_pass(ex.check_rnn_unroll(rnn_unroll_right))
+def elman_right(xs, W, U, b, V, c):
+    return _run(xs, W, U, b) @ V + c
 
 
-def _states(xs, h0, W, U, b, carry=True, reverse=False):
-    h, out = h0, []
-    order = range(xs.shape[1])
-    for t in reversed(order) if reverse else order:
-        h = np.tanh(xs[:, t] @ W + (h if carry else h0) @ U + b)
-        out.append(h)
-    return out
+def elman_with_keras(xs, W, U, b, V, c):
+    """The independent reference: Keras' SimpleRNN, then a Dense layer at every step."""
+    import keras
+
+    rnn = keras.layers.SimpleRNN(U.shape[0], return_sequences=True)
+    dense = keras.layers.Dense(V.shape[1])
+    rnn.build(xs.shape)
+    dense.build((None, U.shape[0]))
+    rnn.set_weights([W, U, b])
+    dense.set_weights([V, c])
+    return keras.ops.convert_to_numpy(dense(rnn(xs.astype("float32"))))
+
+
+def test_elman_outputs_right_answers():
+    assert_pass(ex.check_elman_outputs(elman_right))
+    assert_pass(ex.check_elman_outputs(elman_with_keras))
+
+
+def _y_fed_back(xs, W, U, b, V, c):
+    state, ys = np.zeros((xs.shape[0], U.shape[0])), []
+    for t in range(xs.shape[1]):
+        state = np.tanh(xs[:, t] @ W + state @ U + b) @ V + c
+        ys.append(state)
+    return np.stack(ys, axis=1)
+
+
+def _z_projected(xs, W, U, b, V, c):
+    h, ys = np.zeros((xs.shape[0], U.shape[0])), []
+    for t in range(xs.shape[1]):
+        z = xs[:, t] @ W + h @ U + b
+        ys.append(z @ V + c)
+        h = np.tanh(z)
+    return np.stack(ys, axis=1)
 
 
 @pytest.mark.parametrize(
     ("wrong", "fragment"),
     [
-        (lambda xs, h0, W, U, b: _states(xs, h0, W, U, b)[-1], "only the last state"),
-        (lambda xs, h0, W, U, b: np.stack(_states(xs, h0, W, U, b)), "wrong axis"),
-        (lambda xs, h0, W, U, b: np.stack(_states(xs, h0, W, U, b, carry=False), 1),
-         "not carried"),
-        (lambda xs, h0, W, U, b: np.stack([h0, *_states(xs, h0, W, U, b)], 1), "initial state"),
-        (lambda xs, h0, W, U, b: np.stack(_states(xs, h0, W, U, b, reverse=True), 1),
-         "backwards"),
-        (lambda xs, h0, W, U, b: np.tanh(xs @ W + b), "wrong values"),
-        (lambda xs, h0, W, U, b: np.stack([np.tanh(xs[t] @ W) for t in range(6)], 1),
-         "xs[:, t]"),
+        (lambda xs, W, U, b, V, c: None, "returned None"),
+        (lambda xs, W, U, b, V, c: _run(xs, W, U, b), "you returned the states h_t"),
+        (_y_fed_back, "the state carried to the next step is h_t"),
+        (lambda xs, W, U, b, V, c: _run(xs, W, U, b) @ V, "forgot the output bias"),
+        (lambda xs, W, U, b, V, c: np.tanh(_run(xs, W, U, b) @ V + c), "no tanh on it"),
+        (_z_projected, "not z_t V + c"),
+        (lambda xs, W, U, b, V, c: (_run(xs, W, U, b) @ V + c)[:, -1], "not only the last"),
+        (lambda xs, W, U, b, V, c: _run(xs, W, U, b) @ V.T + c, "V.T is not"),
+        (lambda xs, W, U, b, V, c: _run(xs, W, U, b) @ V + 2 * c, "wrong values"),
+        (lambda xs, W, U, b, V, c: np.tanh(W @ xs), "xs[:, t]"),
     ],
 )
-def test_rnn_unroll_hints(wrong, fragment):
-    assert_hint(ex.check_rnn_unroll(wrong), fragment)
+def test_elman_outputs_hints(wrong, fragment):
+    assert_hint(ex.check_elman_outputs(wrong), fragment)
+
+
+def test_elman_outputs_tries_a_narrower_output():
+    """A function that only works when output_dim == units is caught by the second round."""
+    def square_only(xs, W, U, b, V, c):
+        assert V.shape[0] == V.shape[1], "shapes"
+        return elman_right(xs, W, U, b, V, c)
+
+    assert_hint(ex.check_elman_outputs(square_only), "raised AssertionError")
+
+
+def bidirectional_right(xs, W_f, U_f, b_f, W_b, U_b, b_b):
+    forward = _run(xs, W_f, U_f, b_f)
+    backward = _run(xs[:, ::-1], W_b, U_b, b_b)[:, ::-1]
+    return np.concatenate([forward, backward], axis=-1)
+
+
+def bidirectional_with_keras(xs, W_f, U_f, b_f, W_b, U_b, b_b):
+    """The independent reference: keras.layers.Bidirectional itself."""
+    import keras
+
+    layer = keras.layers.Bidirectional(
+        keras.layers.SimpleRNN(U_f.shape[0], return_sequences=True))
+    layer.build(xs.shape)
+    layer.set_weights([W_f, U_f, b_f, W_b, U_b, b_b])  # forward layer's weights, then backward's
+    return keras.ops.convert_to_numpy(layer(xs.astype("float32")))
+
+
+def test_bidirectional_rnn_right_answers():
+    assert_pass(ex.check_bidirectional_rnn(bidirectional_right))
+    assert_pass(ex.check_bidirectional_rnn(bidirectional_with_keras))
+
+
+def _fwd(xs, W_f, U_f, b_f, *back):
+    return _run(xs, W_f, U_f, b_f)
+
+
+def _bwd_processing_order(xs, W_f, U_f, b_f, W_b, U_b, b_b):
+    return _run(xs, W_b, U_b, b_b, reverse=True)
+
+
+def _bwd(xs, *weights):
+    return _bwd_processing_order(xs, *weights)[:, ::-1]
+
+
+@pytest.mark.parametrize(
+    ("wrong", "fragment"),
+    [
+        (lambda *a: np.concatenate([_fwd(*a), _bwd_processing_order(*a)], -1),
+         "reverse them back along time"),
+        (lambda *a: np.concatenate([_bwd(*a), _fwd(*a)], -1), "forward states come first"),
+        (lambda xs, W_f, U_f, b_f, W_b, U_b, b_b: np.concatenate(
+            [_fwd(xs, W_f, U_f, b_f), _run(xs, W_b, U_b, b_b)], -1), "reads the sequence forwards"),
+        (lambda xs, W_f, U_f, b_f, *back: bidirectional_right(xs, W_f, U_f, b_f, W_f, U_f, b_f),
+         "its own weights"),
+        (lambda *a: _fwd(*a) + _bwd(*a), "merge_mode='sum'"),
+        (lambda *a: np.concatenate([_fwd(*a), _bwd(*a)], 1), "not on the time axis"),
+        (lambda *a: np.concatenate([_fwd(*a)[:, -1], _bwd_processing_order(*a)[:, -1]], -1),
+         "not only the final states"),
+        (lambda *a: np.concatenate([_fwd(*a), _fwd(*a)], -1), "wrong values"),
+        (lambda *a: _fwd(*a), "wrong shape"),
+    ],
+)
+def test_bidirectional_rnn_hints(wrong, fragment):
+    assert_hint(ex.check_bidirectional_rnn(wrong), fragment)
 
 
 def jacobian_right(x, h_prev, W, U, b):

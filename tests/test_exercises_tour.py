@@ -11,28 +11,71 @@ from exercise_asserts import assert_hint, assert_pass
 from lstmkit import exercises as ex
 
 
-def test_tour_shapes():
-    right = ((32, 10, 4), (32, 4), (32, 4))
-    assert_pass(ex.check_tour_shapes(right, 32, 10, 8, 4))
-    assert_pass(ex.check_tour_shapes([[32, 10, 4], [32, 4], [32, 4]], 32, 10, 8, 4))
-    assert_pass(ex.check_tour_shapes(((2, 3, 5), (2, 5), (2, 5)), 2, 3, 7, 5))
+def shapes_right(cell, batch, steps, features, units, return_sequences, return_state):
+    output = (batch, steps, units) if return_sequences else (batch, units)
+    states = [(batch, units)] * (2 if cell == "lstm" else 1)
+    return [output, *states] if return_state else [output]
+
+
+def shapes_from_keras(cell, batch, steps, features, units, return_sequences, return_state):
+    """What Keras' layers really return: the independent reference."""
+    import keras
+
+    cells = {"lstm": keras.layers.LSTMCell, "simple_rnn": keras.layers.SimpleRNNCell}
+    layer = keras.layers.RNN(cells[cell](units), return_sequences=return_sequences,
+                             return_state=return_state)
+    out = layer(np.zeros((batch, steps, features), "float32"))
+    return [tuple(t.shape) for t in (out if isinstance(out, (list, tuple)) else [out])]
+
+
+def test_returned_shapes_right_answers():
+    assert_pass(ex.check_returned_shapes(shapes_right))
+    assert_pass(ex.check_returned_shapes(shapes_from_keras))
+    assert_pass(ex.check_returned_shapes(  # lists instead of tuples are fine
+        lambda *args: [list(s) for s in shapes_right(*args)]))
+
+
+def _always_sequences(cell, b, t, f, u, seq, st):
+    return shapes_right(cell, b, t, f, u, True, st)
+
+
+def _never_sequences(cell, b, t, f, u, seq, st):
+    return shapes_right(cell, b, t, f, u, False, st)
+
+
+def _states_only(cell, b, t, f, u, seq, st):
+    return shapes_right(cell, b, t, f, u, seq, st)[1:] if st else shapes_right(cell, b, t, f, u,
+                                                                              seq, st)
 
 
 @pytest.mark.parametrize(
-    ("answer", "fragment"),
+    ("wrong", "fragment"),
     [
-        (None, "no answer yet"),
-        (((32, 4), (32, 4), (32, 4)), "return_sequences=True"),
-        (((32, 10, 8), (32, 8), (32, 8)), "not the number of input features"),
-        (((32, 10, 4), (32, 4)), "two states"),
-        (((10, 32, 4), (32, 4), (32, 4)), "batch axis first"),
-        (((32, 10, 4), (32, 10, 4), (32, 10, 4)), "final states only"),
-        (((32, 10, 4), (32, 4), (32, 5)), "is not right"),
-        ("a string", "is not right"),
+        ("not a function", "expected a function"),
+        (lambda *args: None, "returned None"),
+        (lambda *args: 1 / 0, "raised ZeroDivisionError"),
+        (_always_sequences, "return_sequences=False the output is the last step only"),
+        (_never_sequences, "return_sequences=True the output holds every step"),
+        (lambda cell, *rest: shapes_right("lstm", *rest), "simple RNN has one state"),
+        (lambda cell, *rest: shapes_right("simple_rnn", *rest), "two states, h and c"),
+        (_states_only, "the output stays in the list"),
+        (lambda cell, b, t, f, u, seq, st: shapes_right(cell, b, t, f, u, seq, True),
+         "returns the output alone"),
+        (lambda cell, b, t, f, u, seq, st: shapes_right(cell, b, t, f, f, seq, st),
+         "not the number of input features"),
+        (lambda cell, b, t, f, u, seq, st: [(t, b, u) if len(s) == 3 else s
+                                            for s in shapes_right(cell, b, t, f, u, seq, st)],
+         "batch axis first"),
+        (lambda cell, b, t, f, u, seq, st: [(b, t, u) if seq else s
+                                            for s in shapes_right(cell, b, t, f, u, seq, st)],
+         "final states only"),
+        (lambda *args: [(1, 2, 3)], "for lstm with return_sequences=True, return_state=True you "
+                                    "returned ((1, 2, 3),)"),
+        (lambda *args: "shapes", "you returned 'shapes'"),
     ],
 )
-def test_tour_shapes_hints(answer, fragment):
-    assert_hint(ex.check_tour_shapes(answer, 32, 10, 8, 4), fragment)
+def test_returned_shapes_hints(wrong, fragment):
+    assert_hint(ex.check_returned_shapes(wrong), fragment)
 
 
 def copy_weights_right(src, dst):

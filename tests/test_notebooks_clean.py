@@ -25,8 +25,11 @@ TF_NOISE = re.compile(r"absl::InitializeLog|^[IWEF]\d{4} \d\d:\d\d:\d\d|cuInit|c
                       r"|TqdmWarning|IProgress not found|retracing", re.M)
 MACHINE_PATH = re.compile(r"(?<![\w.])/(?:work|home|root|tmp|Users|private/var)/")
 TEXT_MIMES = ("text/plain", "text/html", "text/markdown", "text/latex", "application/json")
-# What notebooks/ may hold besides the notebooks: course data (none yet).
-COURSE_DATA = {".csv", ".json", ".npz", ".npy", ".txt", ".png", ".svg"}
+# What notebooks/ may hold besides the notebooks: course data (none yet), and the diagrams the
+# notebooks show, as SVG files in notebooks/figures/ (linked as ![...](figures/NAME.svg)).
+COURSE_DATA = {".csv", ".json", ".npz", ".npy", ".txt", ".png"}
+FIGURES = ROOT / "notebooks" / "figures"
+FIGURE_LINK = re.compile(r"!\[[^\]]*\]\((?P<src>[^)\s]+)\)")
 
 
 def _plugin():
@@ -113,9 +116,55 @@ def test_notebooks_folder_holds_only_the_course():
     strays = [p.relative_to(ROOT).as_posix() for p in (ROOT / "notebooks").rglob("*")
               if p.is_file() and not any(part.startswith(".") or part == "__pycache__"
                                          for part in p.relative_to(ROOT).parts)
-              and p.suffix != ".ipynb" and p.suffix not in COURSE_DATA]
+              and not _is_course_file(p)]
     assert not strays, f"not course material, move it out of notebooks/: {strays}"
     assert not (ROOT / "notebooks" / "conftest.py").exists()
+
+
+def _is_course_file(path: Path) -> bool:
+    if path.parent == FIGURES:
+        return path.suffix == ".svg"
+    return path.parent == ROOT / "notebooks" and (path.suffix == ".ipynb"
+                                                  or path.suffix in COURSE_DATA)
+
+
+def _figure_links() -> dict[str, list[str]]:
+    """Every image a course notebook's markdown shows: notebook name -> the links."""
+    return {nb.name: [m["src"] for cell in nbformat.read(nb, as_version=4).cells
+                      if cell.cell_type == "markdown"
+                      for m in FIGURE_LINK.finditer(cell.source)]
+            for nb in NOTEBOOKS}
+
+
+def test_figures_shown_exist_and_figures_present_are_shown():
+    """A notebook links its diagrams relatively (``figures/NAME.svg``: JupyterLab, a code host's
+    notebook view and ``lstmkit report`` all resolve that), every link names a file, and
+    notebooks/figures/ holds no figure that no notebook shows."""
+    links = _figure_links()
+    shown = {src for srcs in links.values() for src in srcs}
+    assert shown, "no notebook shows a figure"
+    for notebook, srcs in links.items():
+        for src in srcs:
+            assert re.fullmatch(r"figures/[\w-]+\.svg", src), \
+                f"{notebook}: {src} is not figures/NAME.svg"
+            assert (ROOT / "notebooks" / src).is_file(), f"{notebook} shows missing {src}"
+    present = {f"figures/{p.name}" for p in FIGURES.glob("*") if p.is_file()}
+    assert present <= shown, f"figures no notebook shows: {sorted(present - shown)}"
+
+
+@pytest.mark.parametrize("figure", sorted(FIGURES.glob("*.svg")), ids=lambda p: p.stem)
+def test_figures_are_standalone_svg(figure: Path):
+    """Each figure parses as SVG with a size and a title (read aloud, shown on hover), and
+    loads nothing: it renders the same everywhere, offline."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.parse(figure).getroot()
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    assert root.get("viewBox") and root.get("width") and root.get("height")
+    title = root.find("{http://www.w3.org/2000/svg}title")
+    assert title is not None and title.text.strip()
+    assert not re.search(r"(?:href|src)\s*=\s*[\"'](?!#)", figure.read_text()), \
+        f"{figure.name} refers to another file"
 
 
 def test_ci_loads_the_nbval_settings_from_ci():

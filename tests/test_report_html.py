@@ -11,6 +11,7 @@ except under CI (``CI=true``), where it must run.
 from __future__ import annotations
 
 import ast
+import base64
 import re
 import sys
 import time
@@ -129,6 +130,61 @@ def test_pages_load_nothing_from_the_network(run_dir: Path) -> None:
     assert (run_dir / report_html.MATHJAX_DIR / "MathJax.js").is_file()
     assert (run_dir / report_html.MATHJAX_DIR / "config" / "TeX-AMS-MML_HTMLorMML-full.js"
             ).is_file()
+
+
+SVG = ('<svg xmlns="http://www.w3.org/2000/svg" width="20" height="10">'
+       '<rect width="20" height="10" fill="#123456"/></svg>')
+
+
+def _notebook_with_images(folder: Path, *images: str) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# 01 · Figures\n\n"
+                                              + "\n\n".join(f"![a diagram]({i})" for i in images))]
+    path = folder / "01_figures.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def test_figures_are_embedded_in_the_page(tmp_path: Path) -> None:
+    """A notebook's ``![...](figures/NAME.svg)`` becomes an image inside the page itself: no link
+    to a file that the report folder does not have."""
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "box.svg").write_text(SVG, encoding="utf-8")
+    path = _notebook_with_images(tmp_path, "figures/box.svg")
+    page = report_html.export_page(path, tmp_path, [("01_figures", "01 · Figures")])
+    images = _soup_text(page).find_all("img")
+    assert len(images) == 1
+    src = images[0]["src"]
+    assert src.startswith("data:image/svg+xml;base64,"), src[:60]
+    assert base64.b64decode(src.split(",", 1)[1]).decode() == SVG
+    assert "figures/box.svg" not in page
+    assert report_html.unembedded_images(page) == []
+
+
+def test_a_missing_figure_is_named_not_linked(tmp_path: Path) -> None:
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "box.svg").write_text(SVG, encoding="utf-8")
+    path = _notebook_with_images(tmp_path, "figures/box.svg", "figures/gone.svg")
+    with pytest.raises(ValueError, match=r"not embedded: figures/gone\.svg$"):
+        report_html.export_page(path, tmp_path, [("01_figures", "01 · Figures")])
+
+
+def test_course_pages_embed_their_figures() -> None:
+    """Every course notebook that shows a figure gets a page with every image embedded."""
+    notebooks = ROOT / "notebooks"
+    with_figures = [p for p in sorted(notebooks.glob("*.ipynb")) if "](figures/" in p.read_text()]
+    assert with_figures, "no course notebook shows a figure"
+    for path in with_figures:
+        page = report_html.export_page(path, notebooks, [(path.stem, path.stem)])
+        soup = _soup_text(page)
+        embedded = [img for img in soup.find_all("img")
+                    if img["src"].startswith("data:image/svg+xml;base64,")]
+        assert embedded, path.name
+        assert "figures/" not in " ".join(img["src"] for img in soup.find_all("img")), path.name
+
+
+def _soup_text(page: str) -> BeautifulSoup:
+    return BeautifulSoup(page, features="html.parser")
 
 
 def test_index_records_what_made_the_run(run_dir: Path) -> None:

@@ -14,9 +14,9 @@ their own module:
 ========  ===========================================  ====================================
 notebook  module                                       checkers
 ========  ===========================================  ====================================
-00        :mod:`~lstmkit.exercises.tour`               shapes of a layer's outputs, weights
-01        :mod:`~lstmkit.exercises.rnn_cell`           the simple RNN step, unroll, Jacobian
-02        :mod:`~lstmkit.exercises.lstm_cell`          the LSTM step, forget bias, PyTorch
+00        :mod:`~lstmkit.exercises.tour`               shapes a layer returns, weights
+01        :mod:`~lstmkit.exercises.rnn_cell`           Elman outputs, bidirectional, Jacobian
+02        :mod:`~lstmkit.exercises.lstm_cell`          peephole cell, forget bias, PyTorch
 03        :mod:`~lstmkit.exercises.driving`            driving a step, masking, last output
 04        :mod:`~lstmkit.exercises.stacking`           parameter counts of layers and stacks
 05        :mod:`~lstmkit.exercises.speed`              cuDNN's masks, an LSTM's FLOPs
@@ -25,8 +25,8 @@ notebook  module                                       checkers
 ========  ===========================================  ====================================
 
 This package re-exports every public name of those modules, so notebooks write
-``from lstmkit.exercises import check_drive`` or ``ex.check_rnn_step``. To add a checker, put it
-in its notebook's module and that module's ``__all__``.
+``from lstmkit.exercises import check_drive`` or ``ex.check_step_jacobian``. To add a checker,
+put it in its notebook's module and that module's ``__all__``.
 """
 
 from lstmkit.exercises import (

@@ -19,6 +19,7 @@ and Keras' gate order ``_GATES``, used by notebooks 02, 03 and 07).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -112,8 +113,12 @@ def _copy(inputs: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _first_line(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return text[0][:200] if text else ""
+    """The first line of ``err``'s message, without the line Keras puts before a layer's own
+    error ("Exception encountered when calling ...") and without terminal colours."""
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(err).splitlines()]
+    lines = [line for line in lines
+             if line and not line.startswith("Exception encountered when calling")]
+    return lines[0][:200] if lines else ""
 
 
 def _shapes(arrays: Iterable[np.ndarray]) -> str:

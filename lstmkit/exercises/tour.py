@@ -1,44 +1,106 @@
-"""Notebook 00, ``00_setup_and_tour.ipynb``: the checkers of its exercises 00.1-00.2 (the shapes of
-an LSTM layer's outputs, copying weights between cells)."""
+"""Notebook 00, ``00_setup_and_tour.ipynb``: the checkers of its exercises 00.1-00.2 (the shapes
+a recurrent layer returns in every configuration, copying weights between cells)."""
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
 
-from lstmkit.exercises.framework import CheckResult, _first_line, check_answer, hint, passed
+from lstmkit.exercises.framework import CheckResult, Mistake, _first_line, hint, passed
 
 __all__ = [
-    "check_tour_shapes",
+    "check_returned_shapes",
     "check_copy_weights",
 ]
 
+_CELLS = ("lstm", "simple_rnn")
 
-def check_tour_shapes(answer: Any, batch: int, steps: int, features: int,
-                      units: int) -> CheckResult:
-    """Exercise 00.1: the shapes ``(output, h, c)`` of
-    ``keras.layers.RNN(LSTMCell(units), return_sequences=True, return_state=True)`` on an input
-    of shape ``(batch, steps, features)``, as a tuple of three shape tuples."""
-    expected = ((batch, steps, units), (batch, units), (batch, units))
-    wrong = {
-        ((batch, units), (batch, units), (batch, units)):
-            "with return_sequences=True the output holds every step: (batch, steps, units).",
-        ((batch, steps, features), (batch, features), (batch, features)):
-            "the cell's width is `units`, not the number of input features.",
-        ((batch, steps, units), (batch, units)):
-            "an LSTM has two states, h and c: the layer returns (output, h, c).",
-        ((steps, batch, units), (batch, units), (batch, units)):
-            "Keras puts the batch axis first: (batch, steps, units).",
-        ((batch, steps, units), (batch, steps, units), (batch, steps, units)):
-            "return_state gives the final states only, one (batch, units) tensor each.",
-    }
-    # turn lists into tuples so [[32, 10, 4], ...] is accepted too
+
+def _returned_shapes(cell, batch, steps, features, units, return_sequences, return_state):
+    output = (batch, steps, units) if return_sequences else (batch, units)
+    if not return_state:
+        return [output]
+    return [output] + [(batch, units)] * (2 if cell == "lstm" else 1)
+
+
+def _with_states(cell, batch, units, output, states):
+    return [output] + [(batch, units)] * states
+
+
+_SHAPE_MISTAKES = (
+    Mistake("with return_sequences=False the output is the last step only: (batch, units).",
+            lambda cell, b, t, f, u, seq, st: _with_states(cell, b, u, (b, t, u),
+                                                           (2 if cell == "lstm" else 1) * st)),
+    Mistake("with return_sequences=True the output holds every step: (batch, steps, units).",
+            lambda cell, b, t, f, u, seq, st: _with_states(cell, b, u, (b, u),
+                                                           (2 if cell == "lstm" else 1) * st)),
+    Mistake("a simple RNN has one state, h; only the LSTM has two (h and c).",
+            lambda cell, b, t, f, u, seq, st: _returned_shapes("lstm", b, t, f, u, seq, st)),
+    Mistake("an LSTM has two states, h and c: with return_state=True the layer returns "
+            "[output, h, c].",
+            lambda cell, b, t, f, u, seq, st: _returned_shapes("simple_rnn", b, t, f, u, seq, st)),
+    Mistake("return_state=True adds the final states *after* the output: the output stays in "
+            "the list, first.",
+            lambda cell, b, t, f, u, seq, st: _returned_shapes(cell, b, t, f, u, seq, st)[1:]
+            if st else [(b, t, u) if seq else (b, u)]),
+    Mistake("return_state=False returns the output alone: a list of one shape.",
+            lambda cell, b, t, f, u, seq, st: _with_states(cell, b, u, (b, t, u) if seq
+                                                           else (b, u), 2 if cell == "lstm"
+                                                           else 1)),
+    Mistake("the width of the outputs and states is `units`, not the number of input features.",
+            lambda cell, b, t, f, u, seq, st: _returned_shapes(cell, b, t, f, f, seq, st)),
+    Mistake("Keras puts the batch axis first: a sequence output is (batch, steps, units).",
+            lambda cell, b, t, f, u, seq, st: [
+                (t, b, u) if len(s) == 3 else s
+                for s in _returned_shapes(cell, b, t, f, u, seq, st)]),
+    Mistake("return_state gives the final states only, one (batch, units) each, even with "
+            "return_sequences=True.",
+            lambda cell, b, t, f, u, seq, st: [
+                (b, t, u) if seq else s for s in _returned_shapes(cell, b, t, f, u, seq, st)]),
+)
+
+
+def _as_shapes(value: Any) -> Any:
+    """``[(2, 3), [4, 5]]`` -> ``((2, 3), (4, 5))``; anything else unchanged."""
     try:
-        answer = tuple(tuple(int(n) for n in shape) for shape in answer)
+        return tuple(tuple(int(n) for n in shape) for shape in value)
     except (TypeError, ValueError):
-        pass
-    return check_answer("tour_shapes", answer, expected, wrong)
+        return value
+
+
+def check_returned_shapes(fn: Any) -> CheckResult:
+    """Exercise 00.1: ``fn(cell, batch, steps, features, units, return_sequences,
+    return_state)`` returns the list of shapes (tuples) of the tensors that
+    ``keras.layers.RNN(cell, return_sequences=..., return_state=...)`` returns on an input of
+    shape ``(batch, steps, features)``, for ``cell`` ``"lstm"`` (an LSTM cell of width
+    ``units``) or ``"simple_rnn"``. Checked on every configuration, with sizes all different."""
+    name = "returned_shapes"
+    if not callable(fn):
+        return hint(name, f"expected a function, got a {type(fn).__name__}.")
+    sizes = {"batch": 7, "steps": 5, "features": 3, "units": 4}
+    for cell, seq, state in itertools.product(_CELLS, (True, False), (True, False)):
+        args = (cell, *sizes.values(), seq, state)
+        where = f"for {cell} with return_sequences={seq}, return_state={state}"
+        try:
+            got = fn(*args)
+        except Exception as err:  # noqa: BLE001 - any error of the learner's code is a hint
+            return hint(name, f"{where} your function raised {type(err).__name__}: "
+                              f"{_first_line(err)}")
+        if got is None:
+            return hint(name, "your function returned None: replace `return None` with your "
+                              "code and return the list of shapes.")
+        got = _as_shapes(got)
+        if got == _as_shapes(_returned_shapes(*args)):
+            continue
+        for mistake in _SHAPE_MISTAKES:
+            if got == _as_shapes(mistake.compute(*args)):
+                return hint(name, f"{where}: {mistake.hint}")
+        return hint(name, f"{where} you returned {got!r}; expected "
+                          f"{len(_returned_shapes(*args))} shape(s). Which tensors does the "
+                          "layer return, and which axes does each have?")
+    return passed(name, "right for both cells in all four configurations.")
 
 
 def check_copy_weights(fn: Any) -> CheckResult:
