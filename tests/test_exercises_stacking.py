@@ -74,3 +74,34 @@ def test_widest_stack_right_answer():
 )
 def test_widest_stack_hints(answer, fragment):
     assert_hint(ex.check_widest_stack(answer), fragment)
+
+
+_DIAGNOSIS = {"A": "overfitting", "B": "exploding gradients", "C": "healthy",
+              "D": "learning rate too high", "E": "vanishing gradients"}
+
+
+def test_training_diagnosis_right_answer():
+    assert_pass(ex.check_training_diagnosis(_DIAGNOSIS))
+    assert_pass(ex.check_training_diagnosis({k.lower(): v.upper() + " "
+                                             for k, v in _DIAGNOSIS.items()}))
+
+
+@pytest.mark.parametrize(
+    ("answer", "fragment"),
+    [
+        (None, "no answer yet"),
+        ([("A", "healthy")], "expected a dict"),
+        ({**_DIAGNOSIS, "F": "healthy"}, "no run F"),
+        ({k: v for k, v in _DIAGNOSIS.items() if k != "C"}, "C missing"),
+        ({**_DIAGNOSIS, "A": "too much data"}, "is not one of"),
+        ({**_DIAGNOSIS, "A": 3}, "is not one of"),
+        ({**_DIAGNOSIS, "B": "learning rate too high"}, "run B is not 'learning rate too high'"),
+        ({**_DIAGNOSIS, "D": "exploding gradients"}, "end in NaN"),
+        ({**_DIAGNOSIS, "E": "healthy"}, "both fall"),
+        ({**_DIAGNOSIS, "C": "overfitting"}, "validation loss turns and rises"),
+        ({**_DIAGNOSIS, "A": "vanishing gradients"}, "flat at the chance level"),
+        ({**_DIAGNOSIS, "A": "healthy", "C": "overfitting"}, "1 more run(s)"),
+    ],
+)
+def test_training_diagnosis_hints(answer, fragment):
+    assert_hint(ex.check_training_diagnosis(answer), fragment)

@@ -18,7 +18,7 @@ notebook  module                                       checkers
 01        :mod:`~lstmkit.exercises.rnn_cell`           the simple RNN step, unroll, Jacobian
 02        :mod:`~lstmkit.exercises.lstm_cell`          the LSTM step, forget bias, PyTorch
 03        :mod:`~lstmkit.exercises.driving`            bidirectional by hand, masking, last
-04        :mod:`~lstmkit.exercises.stacking`           an unseen model's count, a budget
+04        :mod:`~lstmkit.exercises.stacking`           a count, a budget, training curves
 05        :mod:`~lstmkit.exercises.speed`              cuDNN's masks, FLOPs, a cuDNN config
 06        :mod:`~lstmkit.exercises.real_data`          windows, standardisation
 07        :mod:`~lstmkit.exercises.bptt`               one LSTM step backwards

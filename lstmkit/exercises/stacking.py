@@ -1,5 +1,6 @@
-"""Notebook 04, ``04_stacked_lstm.ipynb``: the checkers of its exercises 04.1-04.2 (the parameters
-of a model the notebook does not build, the widest stack within a parameter budget)."""
+"""Notebook 04, ``04_stacked_lstm.ipynb``: the checkers of its exercises 04.1-04.3 (the parameters
+of a model the notebook does not build, the widest stack within a parameter budget, diagnosing
+training runs from their curves)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from lstmkit.exercises.framework import CheckResult, check_answer, hint, passed
 __all__ = [
     "check_unseen_model_count",
     "check_widest_stack",
+    "check_training_diagnosis",
 ]
 
 
@@ -98,3 +100,53 @@ def check_widest_stack(answer: Any) -> CheckResult:
                           f"{BUDGET}.")
     return hint(name, f"[{answer}, {answer}] fits ({count} parameters), but a wider stack "
                       "fits too: solve 4u(8 + u + 1) + 4u(2u + 1) <= 10000 for the largest u.")
+
+
+# Exercise 04.3: the runs the notebook trains, by their letter in its figure, and what each
+# fault's curves look like (the hint when a run is given a fault it does not have).
+FAULTS = ("healthy", "learning rate too high", "exploding gradients", "vanishing gradients",
+          "overfitting")
+_RUNS = {"A": "overfitting", "B": "exploding gradients", "C": "healthy",
+         "D": "learning rate too high", "E": "vanishing gradients"}
+_LOOKS = {
+    "healthy": "a healthy run's training and validation losses both fall, and stay close",
+    "learning rate too high": "with too high a learning rate the loss jumps up after the first "
+                              "updates and stays high and erratic, but finite: every step "
+                              "overshoots",
+    "exploding gradients": "exploding gradients end in NaN: one huge step throws the weights "
+                           "to infinity and the curve breaks off (clipnorm= prevents it)",
+    "vanishing gradients": "with vanishing gradients the loss stays flat at the chance level, "
+                           "log(10) = 2.30, from the first epoch: nothing reaches the steps "
+                           "that hold the answer",
+    "overfitting": "an overfitting run's training loss keeps falling while its validation loss "
+                   "turns and rises",
+}
+
+
+def check_training_diagnosis(answer: Any) -> CheckResult:
+    """Exercise 04.3: ``answer`` maps each run of the notebook's figure ("A" to "E") to one of
+    :data:`FAULTS`; a wrong name is answered with what that fault's curves look like."""
+    name = "training_diagnosis"
+    if answer is None:
+        return hint(name, "no answer yet: replace `None` with a dict {'A': ..., ..., 'E': ...}.")
+    if not isinstance(answer, dict):
+        return hint(name, f"expected a dict from run letter to fault, got a "
+                          f"{type(answer).__name__}.")
+    given = {str(k).strip().upper(): v for k, v in answer.items()}
+    unknown = sorted(k for k in given if k not in _RUNS)
+    if unknown:
+        return hint(name, f"there is no run {', '.join(unknown)}: the runs are A to E.")
+    missing = sorted(set(_RUNS) - set(given))
+    if missing:
+        return hint(name, f"name every run: {', '.join(missing)} missing.")
+    for run, fault in sorted(given.items()):
+        if not isinstance(fault, str) or fault.strip().lower() not in FAULTS:
+            return hint(name, f"run {run}: {fault!r} is not one of: {', '.join(FAULTS)}.")
+    wrong = [(run, given[run].strip().lower()) for run in sorted(_RUNS)
+             if given[run].strip().lower() != _RUNS[run]]
+    if not wrong:
+        return passed(name, "right: every run named for its fault.")
+    run, said = wrong[0]
+    more = f" ({len(wrong) - 1} more run(s) to look at again.)" if len(wrong) > 1 else ""
+    return hint(name, f"run {run} is not {said!r}: {_LOOKS[said]}. Run {run}'s curves do not "
+                      f"look like that.{more}")
