@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from exercise_asserts import assert_hint, assert_pass
+from exercise_asserts import assert_hint, assert_pass, sigmoid
 
 from lstmkit import exercises as ex
 
@@ -33,29 +33,71 @@ def _drive_masked_ok(step, xs, mask, units, zero_output=False, gate_states=True)
     return np.stack(outputs, axis=1), h, c
 
 
-def test_drive_right_answer():
-    assert_pass(ex.check_drive(_drive_ok))
-    assert_pass(ex.check_drive(lambda s, xs, u: list(_drive_ok(s, xs, u))))
+def _bidirectional_ok(step_f, step_b, xs, units, flip=True, axis=-1):
+    forward = _drive_ok(step_f, xs, units)[0]
+    backward = _drive_ok(step_b, xs, units, reverse=True)[0]
+    return np.concatenate([forward, backward[:, ::-1] if flip else backward], axis=axis)
+
+
+def test_bidirectional_right_answer():
+    assert_pass(ex.check_bidirectional(_bidirectional_ok))
+    # the same through the time-reversed input (as keras' go_backwards does)
+    assert_pass(ex.check_bidirectional(lambda f, b, xs, u: np.concatenate(
+        [_drive_ok(f, xs, u)[0], _drive_ok(b, xs[:, ::-1], u)[0][:, ::-1]], axis=-1)))
+
+
+def test_bidirectional_matches_keras_bidirectional():
+    """The checker's reference is keras.layers.Bidirectional's computation (independent check:
+    Keras' layer with the same weights as the NumPy steps)."""
+    import keras
+
+    from lstmkit.exercises.driving import _bidirectional
+
+    units, xs = 3, np.random.default_rng(1).normal(size=(2, 5, 4)).astype("float32")
+    layer = keras.layers.Bidirectional(keras.layers.LSTM(units, return_sequences=True))
+    want = np.asarray(layer(xs))
+
+    def step_of(weights):
+        kernel, recurrent, bias = weights
+
+        def step(x_t, h, c):
+            z_i, z_f, z_g, z_o = np.split(x_t @ kernel + h @ recurrent + bias, 4, axis=-1)
+            c = sigmoid(z_f) * c + sigmoid(z_i) * np.tanh(z_g)
+            return sigmoid(z_o) * np.tanh(c), c
+        return step
+
+    got = _bidirectional(step_of(layer.forward_layer.get_weights()),
+                         step_of(layer.backward_layer.get_weights()), xs, units)
+    assert np.max(np.abs(got - want)) < 1e-5
 
 
 @pytest.mark.parametrize(
     ("wrong", "fragment"),
     [
-        (lambda s, xs, u: None, "returned None"),
-        (lambda s, xs, u: (np.moveaxis(_drive_ok(s, xs, u)[0], 1, 0), *_drive_ok(s, xs, u)[1:]),
-         "wrong axis"),
-        (lambda s, xs, u: _drive_ok(s, xs, u, carry=False), "not carried"),
-        (lambda s, xs, u: _drive_ok(s, xs, u, reverse=True), "backwards"),
-        (lambda s, xs, u: (lambda o, h, c: (o, c, h))(*_drive_ok(s, xs, u)), "swapped"),
-        (lambda s, xs, u: (lambda o, h, c: (o[:, -1], h, c))(*_drive_ok(s, xs, u)),
-         "not only the last one"),
-        (lambda s, xs, u: _drive_ok(s, xs, u)[0], "(outputs, h, c)"),
-        (lambda s, xs, u: s(xs, 0, 0), "Start from h = c"),
-        (lambda s, xs, u: (lambda o, h, c: (o + 1, h, c))(*_drive_ok(s, xs, u)), "wrong values"),
+        (lambda f, b, xs, u: None, "returned None"),
+        (lambda f, b, xs, u: _bidirectional_ok(f, b, xs, u, flip=False), "processing order"),
+        (lambda f, b, xs, u: (lambda o: np.concatenate([o[..., u:], o[..., :u]], axis=-1))(
+            _bidirectional_ok(f, b, xs, u)), "swapped"),
+        (lambda f, b, xs, u: (lambda o: o[..., :u] + o[..., u:])(_bidirectional_ok(f, b, xs, u)),
+         "merge_mode='sum'"),
+        (lambda f, b, xs, u: _bidirectional_ok(f, b, xs, u, axis=1), "feature axis"),
+        (lambda f, b, xs, u: np.concatenate([_drive_ok(f, xs, u)[0], _drive_ok(b, xs, u)[0]],
+                                            axis=-1), "read the sequence forwards"),
+        (lambda f, b, xs, u: _bidirectional_ok(f, f, xs, u), "own weights"),
+        (lambda f, b, xs, u: np.concatenate([_drive_ok(f, xs, u, carry=False)[0],
+                                             _drive_ok(b, xs, u, reverse=True,
+                                                       carry=False)[0][:, ::-1]], axis=-1),
+         "not carried"),
+        (lambda f, b, xs, u: np.concatenate([_drive_ok(f, xs, u)[1],
+                                             _drive_ok(b, xs, u, reverse=True)[1]], axis=-1),
+         "return_sequences=False"),
+        (lambda f, b, xs, u: _bidirectional_ok(f, b, xs, u)[:, 0], "wrong shape"),
+        (lambda f, b, xs, u: f(xs, 0, 0), "start both directions"),
+        (lambda f, b, xs, u: _bidirectional_ok(f, b, xs, u) + 1, "wrong values"),
     ],
 )
-def test_drive_hints(wrong, fragment):
-    assert_hint(ex.check_drive(wrong), fragment)
+def test_bidirectional_hints(wrong, fragment):
+    assert_hint(ex.check_bidirectional(wrong), fragment)
 
 
 def test_drive_masked_right_answer():

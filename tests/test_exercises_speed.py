@@ -70,3 +70,54 @@ def test_lstm_flops_right_answer():
 )
 def test_lstm_flops_hints(wrong, fragment):
     assert_hint(ex.check_lstm_flops(wrong), fragment)
+
+
+_CONFIG_OK = {"units": 64, "return_sequences": True, "go_backwards": True, "dropout": 0.3}
+
+
+def test_cudnn_config_right_answer():
+    assert_pass(ex.check_cudnn_config(_CONFIG_OK, "post"))
+    # regularisers and other options do not touch eligibility
+    assert_pass(ex.check_cudnn_config({**_CONFIG_OK, "kernel_regularizer": "l2",
+                                       "unit_forget_bias": False}, "post"))
+
+
+def test_cudnn_config_pass_means_eligible():
+    """Independent of the checker: Keras' own argument test and lstmkit.cudnn agree the layer
+    keeps cuDNN."""
+    import importlib
+
+    import lstmkit
+    from lstmkit.cudnn import cudnn_eligibility
+
+    keras_rnn = importlib.import_module("keras.src.backend.tensorflow.rnn")
+    layer = lstmkit.LSTM(**_CONFIG_OK)
+    assert cudnn_eligibility(layer) == []
+    assert keras_rnn._do_lstm_arguments_support_cudnn(
+        layer.cell.activation, layer.cell.recurrent_activation, layer.unroll, layer.use_bias)
+
+
+@pytest.mark.parametrize(
+    ("config", "padding", "fragment"),
+    [
+        (None, None, "no answer yet"),
+        ([64], "post", "should be a dict"),
+        ({"units": 64, "colour": "red"}, "post", "raised"),
+        ({**_CONFIG_OK, "units": 32}, "post", "64 units"),
+        ({**_CONFIG_OK, "return_sequences": False}, "post", "return_sequences=True"),
+        ({**_CONFIG_OK, "go_backwards": False}, "post", "go_backwards=True"),
+        ({**_CONFIG_OK, "dropout": 0.0}, "post", "dropout rate of 0.3"),
+        ({**_CONFIG_OK, "dropout": 0.0, "recurrent_dropout": 0.3}, "post",
+         "cannot drop h_{t-1}"),
+        ({**_CONFIG_OK, "implementation": 1}, "post", "one input mask per gate"),
+        ({**_CONFIG_OK, "unroll": True}, "post", "keep unroll=False"),
+        ({**_CONFIG_OK, "use_bias": False}, "post", "always adds biases"),
+        ({**_CONFIG_OK, "activation": "relu"}, "post", "activation is relu"),
+        ({**_CONFIG_OK, "recurrent_activation": "hard_sigmoid"}, "post", "sigmoid"),
+        ({**_CONFIG_OK, "use_cudnn": False}, "post", "forbids the kernel"),
+        (_CONFIG_OK, "pre", "not strictly right-padded"),
+        (_CONFIG_OK, "left", "'pre' or 'post'"),
+    ],
+)
+def test_cudnn_config_hints(config, padding, fragment):
+    assert_hint(ex.check_cudnn_config(config, padding), fragment)

@@ -17,16 +17,16 @@ notebook  module                                       checkers
 00        :mod:`~lstmkit.exercises.tour`               shapes a layer returns, weights
 01        :mod:`~lstmkit.exercises.rnn_cell`           Elman outputs, bidirectional, Jacobian
 02        :mod:`~lstmkit.exercises.lstm_cell`          peephole cell, forget bias, PyTorch
-03        :mod:`~lstmkit.exercises.driving`            driving a step, masking, last output
-04        :mod:`~lstmkit.exercises.stacking`           parameter counts of layers and stacks
-05        :mod:`~lstmkit.exercises.speed`              cuDNN's masks, an LSTM's FLOPs
+03        :mod:`~lstmkit.exercises.driving`            bidirectional by hand, masking, last
+04        :mod:`~lstmkit.exercises.stacking`           a count, a budget, training curves
+05        :mod:`~lstmkit.exercises.speed`              cuDNN's masks, FLOPs, a cuDNN config
 06        :mod:`~lstmkit.exercises.real_data`          windows, standardisation
 07        :mod:`~lstmkit.exercises.bptt`               one LSTM step backwards
 ========  ===========================================  ====================================
 
 This package re-exports every public name of those modules, so notebooks write
-``from lstmkit.exercises import check_drive`` or ``ex.check_step_jacobian``. To add a checker,
-put it in its notebook's module and that module's ``__all__``.
+``from lstmkit.exercises import check_bidirectional`` or ``ex.check_step_jacobian``. To add a
+checker, put it in its notebook's module and that module's ``__all__``.
 """
 
 from lstmkit.exercises import (

@@ -1,5 +1,5 @@
-"""Notebook 03, ``03_driving_cells.ipynb``: the checkers of its exercises 03.1-03.3 (driving a step
-over a sequence, with a mask, the last real output)."""
+"""Notebook 03, ``03_driving_cells.ipynb``: the checkers of its exercises 03.1-03.3 (a
+bidirectional layer by hand, driving a step with a mask, the last real output)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 from lstmkit.exercises.framework import CheckResult, Mistake, _lstm, check_function
 
 __all__ = [
-    "check_drive",
+    "check_bidirectional",
     "check_drive_masked",
     "check_last_valid",
 ]
@@ -55,37 +55,77 @@ def _drive(step, xs, units):
     return np.stack(outs, axis=1), h, c
 
 
-_DRIVE_MISTAKES = (
-    Mistake("the outputs are stacked on the wrong axis: Keras' layout is (batch, time, units), "
-            "so stack on axis 1.",
-            lambda step, xs, units: (np.stack(_drive_states(step, xs, units)[0], axis=0),
-                                     *_drive_states(step, xs, units)[1:])),
-    Mistake("the state is not carried: pass the (h, c) returned at step t-1 to step t, not the "
-            "zeros every time.",
-            lambda step, xs, units: (lambda o, h, c: (np.stack(o, axis=1), h, c))(
-                *_drive_states(step, xs, units, carry=False))),
-    Mistake("time runs backwards in your loop (that is go_backwards=True): go from t = 0 to "
-            "T-1, xs[:, t] is step t.",
-            lambda step, xs, units: (lambda o, h, c: (np.stack(o, axis=1), h, c))(
-                *_drive_states(step, xs, units, reverse=True))),
-    Mistake("return (outputs, h, c) in that order, as RNN(return_sequences=True, "
-            "return_state=True) does; yours has h and c swapped.",
-            lambda step, xs, units: (lambda o, h, c: (o, c, h))(*_drive(step, xs, units))),
-    Mistake("the first return value is every step's output (batch, time, units), not only the "
-            "last one.",
-            lambda step, xs, units: (lambda o, h, c: (o[:, -1], h, c))(*_drive(step, xs, units))),
+def _bidirectional_inputs(rng: np.random.Generator) -> dict[str, Any]:
+    forward, backward = _drive_inputs(rng), _drive_inputs(rng)
+    return {"step_forward": forward["step"], "step_backward": backward["step"],
+            "xs": forward["xs"], "units": forward["units"]}
+
+
+def _directions(step_forward, step_backward, xs, units, carry=True):
+    """The forward outputs and the backward outputs in processing order, (batch, time, units)."""
+    forward = np.stack(_drive_states(step_forward, xs, units, carry=carry)[0], axis=1)
+    backward = np.stack(_drive_states(step_backward, xs, units, carry=carry, reverse=True)[0],
+                        axis=1)
+    return forward, backward
+
+
+def _bidirectional(step_forward, step_backward, xs, units):
+    forward, backward = _directions(step_forward, step_backward, xs, units)
+    return np.concatenate([forward, backward[:, ::-1]], axis=-1)
+
+
+def _bidirectional_mistake(transform):
+    """A wrong answer built from the two directions: ``transform(forward, backward)``, with the
+    backward outputs in processing order."""
+    return lambda step_forward, step_backward, xs, units: transform(
+        *_directions(step_forward, step_backward, xs, units))
+
+
+_BIDIRECTIONAL_MISTAKES = (
+    Mistake("the backward outputs are in processing order: their first entry belongs to the last "
+            "time step. Flip them ([:, ::-1]) before concatenating, so that step t of both halves "
+            "describes x_t.",
+            _bidirectional_mistake(lambda f, b: np.concatenate([f, b], axis=-1))),
+    Mistake("the halves are swapped: Keras' Bidirectional puts the forward layer's features "
+            "first, then the backward layer's.",
+            _bidirectional_mistake(lambda f, b: np.concatenate([b[:, ::-1], f], axis=-1))),
+    Mistake("that is merge_mode='sum' (forward + backward); the default merge_mode='concat' keeps "
+            "both, side by side on the feature axis.",
+            _bidirectional_mistake(lambda f, b: f + b[:, ::-1])),
+    Mistake("concatenate on the feature axis (axis=-1), giving (batch, time, 2 * units); you "
+            "joined the two sequences along time.",
+            _bidirectional_mistake(lambda f, b: np.concatenate([f, b[:, ::-1]], axis=1))),
+    Mistake("the backward half read the sequence forwards: run step_backward from t = T-1 down "
+            "to 0 (that is go_backwards=True), then flip its outputs into time order.",
+            lambda step_forward, step_backward, xs, units: np.concatenate(
+                [_drive(step_forward, xs, units)[0], _drive(step_backward, xs, units)[0]],
+                axis=-1)),
+    Mistake("both halves use step_forward: the backward layer has its own weights, "
+            "step_backward.",
+            lambda step_forward, step_backward, xs, units: _bidirectional(
+                step_forward, step_forward, xs, units)),
+    Mistake("the state is not carried: pass the (h, c) returned at one step to the next, not "
+            "the zeros every time.",
+            lambda step_forward, step_backward, xs, units: (lambda f, b: np.concatenate(
+                [f, b[:, ::-1]], axis=-1))(*_directions(step_forward, step_backward, xs, units,
+                                                        carry=False))),
+    Mistake("that is return_sequences=False: the exercise asks for every step's output, "
+            "(batch, time, 2 * units).",
+            _bidirectional_mistake(lambda f, b: np.concatenate([f[:, -1], b[:, -1]], axis=-1))),
 )
 
 
-def check_drive(fn: Any) -> CheckResult:
-    """Exercise 03.1: ``fn(step, xs, units) -> (outputs, h, c)``: drive the NumPy LSTM step
-    ``step(x_t, h_prev, c_prev) -> (h_t, c_t)`` over ``xs`` (batch, time, input_dim) from zero
-    states, like ``RNN(cell, return_sequences=True, return_state=True)``."""
+def check_bidirectional(fn: Any) -> CheckResult:
+    """Exercise 03.1: ``fn(step_forward, step_backward, xs, units) -> (batch, time, 2 * units)``:
+    a bidirectional layer by hand, as ``keras.layers.Bidirectional(LSTM(units,
+    return_sequences=True))`` computes it: ``step_forward`` driven forwards from zero states,
+    ``step_backward`` driven backwards from zero states, its outputs flipped back into time
+    order, the two concatenated on the feature axis (forward first)."""
     return check_function(
-        "drive", fn, _drive, _drive_inputs, mistakes=_DRIVE_MISTAKES,
-        output_names="a tuple (outputs, h, c)",
-        error_hint="Start from h = c = np.zeros((batch, units)); the input of step t is "
-                   "xs[:, t]; step(x_t, h, c) returns the new (h, c), and the output is h.",
+        "bidirectional", fn, _bidirectional, _bidirectional_inputs,
+        mistakes=_BIDIRECTIONAL_MISTAKES,
+        error_hint="each step(x_t, h, c) returns the new (h, c) of shape (batch, units); start "
+                   "both directions from np.zeros((batch, units)); xs[:, t] is step t.",
     )
 
 

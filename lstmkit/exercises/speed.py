@@ -1,5 +1,5 @@
-"""Notebook 05, ``05_cudnn_and_speed.ipynb``: the checkers of its exercises 05.1-05.2 (which masks
-cuDNN takes, the FLOPs of an LSTM)."""
+"""Notebook 05, ``05_cudnn_and_speed.ipynb``: the checkers of its exercises 05.1-05.3 (which masks
+cuDNN takes, the FLOPs of an LSTM, a configuration that keeps cuDNN)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,14 @@ from typing import Any
 
 import numpy as np
 
-from lstmkit.exercises.framework import CheckResult, Mistake, check_function
+from lstmkit.cudnn import cudnn_eligibility, mask_reasons
+from lstmkit.exercises.framework import CheckResult, Mistake, check_function, hint, passed
+from lstmkit.layers import LSTM
 
 __all__ = [
     "check_cudnn_mask",
     "check_lstm_flops",
+    "check_cudnn_config",
 ]
 
 
@@ -93,3 +96,72 @@ def check_lstm_flops(fn: Any) -> CheckResult:
         "lstm_flops", fn, _flops, _flops_inputs, mistakes=_FLOPS_MISTAKES, atol=0, rtol=0,
         error_hint="All four arguments are integers; return one number.",
     )
+
+
+# Exercise 05.3: what each of lstmkit.cudnn's reasons means for the learner's configuration
+# (matched on the start of the reason) and what to do instead.
+_CUDNN_FIXES = (
+    ("use_cudnn=False", "use_cudnn=False forbids the kernel outright; leave it at 'auto'."),
+    ("activation is", "cuDNN's LSTM computes tanh for the candidate and the cell output; any "
+                      "other `activation` sends the layer to the generic loop."),
+    ("recurrent_activation is", "cuDNN's gates are sigmoids; keep recurrent_activation="
+                                "'sigmoid'."),
+    ("recurrent_dropout", "cuDNN cannot drop h_{t-1} inside its loop. Regularise the inputs "
+                          "instead: dropout=0.3 is applied to the whole input sequence before "
+                          "the kernel."),
+    ("implementation=1", "implementation=1 with dropout draws one input mask per gate, and "
+                         "the kernel takes one input: keep the default implementation=2."),
+    ("unroll=True", "unroll=True writes the loop out step by step; cuDNN runs its own loop, so "
+                    "keep unroll=False."),
+    ("use_bias=False", "cuDNN's LSTM always adds biases: keep use_bias=True."),
+)
+_PADDING = ("pre", "post")
+
+
+def check_cudnn_config(config: Any, padding: Any) -> CheckResult:
+    """Exercise 05.3: ``config`` (keyword arguments of ``lstmkit.LSTM``) for a layer of 64 units
+    that returns every step's output, reads the text backwards, regularises with a dropout rate of
+    0.3 and keeps cuDNN; ``padding``, the ``pad_sequences`` padding ("pre" or "post") of its
+    masked batches. The hints come from :func:`lstmkit.cudnn.cudnn_eligibility`."""
+    name = "cudnn_config"
+    if config is None or padding is None:
+        return hint(name, "no answer yet: replace both `None`s (a dict of keyword arguments and "
+                          "'pre' or 'post').")
+    if not isinstance(config, dict):
+        return hint(name, f"`config` should be a dict of keyword arguments of lstmkit.LSTM, not "
+                          f"a {type(config).__name__}.")
+    try:
+        layer = LSTM(**config)
+    except (TypeError, ValueError) as err:
+        return hint(name, f"lstmkit.LSTM(**config) raised {type(err).__name__}: "
+                          f"{str(err).splitlines()[0][:200]}")
+    if layer.units != 64:
+        return hint(name, f"the layer should have 64 units, yours has {layer.units}.")
+    if not layer.return_sequences:
+        return hint(name, "another layer reads every step's output: return_sequences=True.")
+    if not layer.go_backwards:
+        return hint(name, "reading the text backwards is go_backwards=True (notebook 03).")
+    rates = {"dropout": layer.cell.dropout, "recurrent_dropout": layer.cell.recurrent_dropout}
+    if 0.3 not in rates.values():
+        return hint(name, f"regularise with a dropout rate of 0.3 (now dropout={rates['dropout']}, "
+                          f"recurrent_dropout={rates['recurrent_dropout']}).")
+    reasons = cudnn_eligibility(layer)
+    for reason in reasons:
+        fix = next(text for start, text in _CUDNN_FIXES if reason.startswith(start))
+        return hint(name, f"cudnn_eligibility says: {reason}. {fix}")
+    if padding not in _PADDING:
+        return hint(name, f"padding is 'pre' or 'post' (keras.utils.pad_sequences), not "
+                          f"{padding!r}.")
+    if padding == "pre":
+        lengths = np.array([2, 4])
+        left = np.arange(4)[None, :] >= (4 - lengths)[:, None]
+        return hint(name, "the layer is fine, but padding='pre' puts the padding first, and "
+                          f"on such a mask cudnn_eligibility says: {mask_reasons(left)[0]}. "
+                          "cuDNN takes one length per sample: real steps first, then padding "
+                          "(go_backwards does not change that).")
+    return passed(name, f"right: lstmkit.LSTM(**config) keeps cuDNN ({_describe(config)}), and "
+                        "right-padded masks describe each sample by its length.")
+
+
+def _describe(config: dict) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in config.items())

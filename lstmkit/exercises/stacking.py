@@ -1,5 +1,6 @@
-"""Notebook 04, ``04_stacked_lstm.ipynb``: the checkers of its exercises 04.1-04.3 (the parameter
-counts of LSTM layers and stacks)."""
+"""Notebook 04, ``04_stacked_lstm.ipynb``: the checkers of its exercises 04.1-04.3 (the parameters
+of a model the notebook does not build, the widest stack within a parameter budget, diagnosing
+training runs from their curves)."""
 
 from __future__ import annotations
 
@@ -7,96 +8,145 @@ from typing import Any
 
 import numpy as np
 
-from lstmkit.exercises.framework import CheckResult, Mistake, check_answer, check_function
+from lstmkit.exercises.framework import CheckResult, check_answer, hint, passed
 
 __all__ = [
-    "check_lstm_param_count",
-    "check_stack_param_count",
-    "check_bidirectional_stack_count",
+    "check_unseen_model_count",
+    "check_widest_stack",
+    "check_training_diagnosis",
 ]
 
 
-def _lstm_count(input_dim, units, gates=4, recurrent=True, bias=1):
-    return gates * (units * (input_dim + (units if recurrent else 0)) + bias * units)
+def _lstm_count(input_dim: int, units: int, gates: int = 4) -> int:
+    return gates * units * (input_dim + units + 1)
 
 
-def _count_inputs(rng: np.random.Generator) -> dict[str, int]:
-    return {"input_dim": int(rng.integers(2, 40)), "units": int(rng.integers(2, 40))}
+def _unseen_count(features: int = 10, bi_units: int = 16, upper: int = 8, classes: int = 3, *,
+                  merge_width: int | None = None, directions: int = 2,
+                  head_bias: bool = True) -> int:
+    """Bidirectional(LSTM(bi_units, return_sequences=True), merge_mode="sum"), LSTM(upper),
+    Dense(classes), on inputs of ``features`` features; the keywords build the wrong answers."""
+    width = bi_units if merge_width is None else merge_width
+    return (directions * _lstm_count(features, bi_units) + _lstm_count(width, upper)
+            + upper * classes + (classes if head_bias else 0))
 
 
-_COUNT_MISTAKES = (
-    Mistake("that is one gate's worth: an LSTM has four (i, f, c, o), each with its own kernel, "
-            "recurrent kernel and bias, so multiply by 4.",
-            lambda input_dim, units: _lstm_count(input_dim, units, gates=1)),
-    Mistake("forgot the biases: each of the 4 gates also has `units` bias values.",
-            lambda input_dim, units: _lstm_count(input_dim, units, bias=0)),
-    Mistake("forgot the recurrent kernel: each gate also multiplies h_{t-1} (units values) by "
-            "a (units, units) matrix.",
-            lambda input_dim, units: _lstm_count(input_dim, units, recurrent=False)),
-    Mistake("two biases per gate is PyTorch's layout (b_ih + b_hh); Keras keeps one.",
-            lambda input_dim, units: _lstm_count(input_dim, units, bias=2)),
-    Mistake("three gates is a GRU; the LSTM has four blocks (i, f, c, o).",
-            lambda input_dim, units: _lstm_count(input_dim, units, gates=3)),
-)
-
-
-def check_lstm_param_count(fn: Any) -> CheckResult:
-    """Exercise 04.1: ``fn(input_dim, units) -> int``, the parameters of one Keras LSTM layer."""
-    return check_function(
-        "lstm_param_count", fn, _lstm_count, _count_inputs, mistakes=_COUNT_MISTAKES,
-        error_hint="Both arguments are plain integers; return one integer.", atol=0, rtol=0,
-    )
-
-
-def _stack_inputs(rng: np.random.Generator) -> dict[str, Any]:
-    depth = int(rng.integers(2, 5))
-    return {"input_dim": int(rng.integers(2, 20)),
-            "units": [int(u) for u in rng.integers(2, 20, size=depth)]}
-
-
-def _stack_count(input_dim, units, chain=True, layers=None):
-    total, width = 0, input_dim
-    for u in units[:layers]:
-        total += _lstm_count(width if chain else input_dim, u)
-        width = u
-    return total
-
-
-_STACK_MISTAKES = (
-    Mistake("every layer after the first reads the previous layer's output, so its input_dim "
-            "is the previous layer's units, not the input's feature width.",
-            lambda input_dim, units: _stack_count(input_dim, units, chain=False)),
-    Mistake("you counted only the first layer; add up every layer of the stack.",
-            lambda input_dim, units: _stack_count(input_dim, units, layers=1)),
-    Mistake("you left out the last layer: sum over all of `units`.",
-            lambda input_dim, units: _stack_count(input_dim, units, layers=-1)),
-    Mistake("return the total (one integer), not one count per layer.",
-            lambda input_dim, units: [_stack_count(input_dim, units[:k + 1])
-                                      - _stack_count(input_dim, units[:k])
-                                      for k in range(len(units))]),
-)
-
-
-def check_stack_param_count(fn: Any) -> CheckResult:
-    """Exercise 04.2: ``fn(input_dim, units) -> int``, the parameters of a stack of LSTM layers
-    with ``units`` (a list) on inputs of width ``input_dim``."""
-    return check_function(
-        "stack_param_count", fn, _stack_count, _stack_inputs, mistakes=_STACK_MISTAKES,
-        error_hint="input_dim is an integer and units a list of integers, one per layer.",
-        atol=0, rtol=0,
-    )
-
-
-def check_bidirectional_stack_count(answer: Any) -> CheckResult:
-    """Exercise 04.3: the parameters of Bidirectional(LSTM(3, return_sequences=True)) followed
-    by Bidirectional(LSTM(5)) on inputs of width 8 (concat merge mode)."""
+def check_unseen_model_count(answer: Any) -> CheckResult:
+    """Exercise 04.1: the parameters of ``Bidirectional(LSTM(16, return_sequences=True),
+    merge_mode="sum")``, then ``LSTM(8)``, then ``Dense(3)``, on inputs of 10 features."""
+    lower = 2 * _lstm_count(10, 16)
     return check_answer(
-        "bidirectional_stack_count", answer, 2 * 144 + 2 * _lstm_count(6, 5),
+        "unseen_model_count", answer, _unseen_count(),
         wrong_answers={
-            324: "that is the one-directional stack: Bidirectional holds two LSTMs per layer.",
-            648: "each Bidirectional layer holds two LSTMs, yes; but the second one reads the "
-                 "concatenation of both directions, so its input width is 2 * 3 = 6, not 3.",
-            468: "the second layer is bidirectional too: two LSTMs, each reading width 6.",
-            528: "the first layer is bidirectional too (2 * 144); the second reads width 6.",
+            _unseen_count(merge_width=32): "merge_mode='sum' adds the two directions element by "
+                "element: the upper LSTM reads 16 features, not the 32 that 'concat' would give.",
+            _unseen_count(directions=1): "Bidirectional holds two LSTMs (forward and backward), "
+                "each with its own weights: the lower layer has 2 * 4 * 16 * (10 + 16 + 1) "
+                "parameters.",
+            _unseen_count(directions=1, merge_width=32): "Bidirectional holds two LSTMs with "
+                "their own weights, and merge_mode='sum' keeps the width at 16.",
+            _unseen_count() - 8 * 3 - 3: "you left out the Dense head: 8 * 3 weights and 3 "
+                "biases.",
+            _unseen_count(head_bias=False): "the Dense head has a bias per output too: "
+                "8 * 3 + 3.",
+            lower: "that is the bidirectional layer alone; add the upper LSTM and the head.",
+            _unseen_count(merge_width=10): "the upper LSTM reads the lower layer's outputs "
+                "(16 features after the sum), not the 10 input features.",
         },
     )
+
+
+def _two_layer_count(units: int, features: int = 8, upper_reads: int | None = None) -> int:
+    """A stack [units, units] on ``features`` features (the upper layer reads ``units``)."""
+    return _lstm_count(features, units) + _lstm_count(
+        units if upper_reads is None else upper_reads, units)
+
+
+BUDGET = 10_000
+
+
+def _widest(count: Any) -> int:
+    units = 1
+    while count(units + 1) <= BUDGET:
+        units += 1
+    return units
+
+
+def check_widest_stack(answer: Any) -> CheckResult:
+    """Exercise 04.2: the largest ``u`` for which the stack ``[u, u]`` on inputs of 8 features
+    has at most :data:`BUDGET` parameters."""
+    name = "widest_stack"
+    if answer is None:
+        return hint(name, "no answer yet: replace `None` with a number of units.")
+    if isinstance(answer, bool) or not isinstance(answer, (int, np.integer)) or answer < 1:
+        return hint(name, f"the answer is a positive whole number of units, not {answer!r}.")
+    right = _widest(_two_layer_count)
+    if answer == right:
+        return passed(name, f"right: [{right}, {right}] has {_two_layer_count(right)} "
+                            f"parameters, [{right + 1}, {right + 1}] would have "
+                            f"{_two_layer_count(right + 1)}.")
+    known = {
+        _widest(lambda u: _two_layer_count(u, upper_reads=8)): "the two layers do not cost the "
+            "same: the upper one reads the lower layer's u outputs, not the 8 input features, "
+            "so its count is 4u(u + u + 1).",
+        _widest(lambda u: _lstm_count(8, u)): "that fits one layer in the budget; the stack "
+            "has two, and the second costs 4u(2u + 1).",
+    }
+    if int(answer) in known:
+        return hint(name, known[int(answer)])
+    count = _two_layer_count(int(answer))
+    if count > BUDGET:
+        return hint(name, f"[{answer}, {answer}] has {count} parameters: over the budget of "
+                          f"{BUDGET}.")
+    return hint(name, f"[{answer}, {answer}] fits ({count} parameters), but a wider stack "
+                      "fits too: solve 4u(8 + u + 1) + 4u(2u + 1) <= 10000 for the largest u.")
+
+
+# Exercise 04.3: the runs the notebook trains, by their letter in its figure, and what each
+# fault's curves look like (the hint when a run is given a fault it does not have).
+FAULTS = ("healthy", "learning rate too high", "exploding gradients", "vanishing gradients",
+          "overfitting")
+_RUNS = {"A": "overfitting", "B": "exploding gradients", "C": "healthy",
+         "D": "learning rate too high", "E": "vanishing gradients"}
+_LOOKS = {
+    "healthy": "a healthy run's training and validation losses both fall, and stay close",
+    "learning rate too high": "with too high a learning rate the loss jumps up after the first "
+                              "updates and stays high and erratic, but finite: every step "
+                              "overshoots",
+    "exploding gradients": "exploding gradients end in NaN: one huge step throws the weights "
+                           "to infinity and the curve breaks off (clipnorm= prevents it)",
+    "vanishing gradients": "with vanishing gradients the loss stays flat at the chance level, "
+                           "log(10) = 2.30, from the first epoch: nothing reaches the steps "
+                           "that hold the answer",
+    "overfitting": "an overfitting run's training loss keeps falling while its validation loss "
+                   "turns and rises",
+}
+
+
+def check_training_diagnosis(answer: Any) -> CheckResult:
+    """Exercise 04.3: ``answer`` maps each run of the notebook's figure ("A" to "E") to one of
+    :data:`FAULTS`; a wrong name is answered with what that fault's curves look like."""
+    name = "training_diagnosis"
+    if answer is None:
+        return hint(name, "no answer yet: replace `None` with a dict {'A': ..., ..., 'E': ...}.")
+    if not isinstance(answer, dict):
+        return hint(name, f"expected a dict from run letter to fault, got a "
+                          f"{type(answer).__name__}.")
+    given = {str(k).strip().upper(): v for k, v in answer.items()}
+    unknown = sorted(k for k in given if k not in _RUNS)
+    if unknown:
+        return hint(name, f"there is no run {', '.join(unknown)}: the runs are A to E.")
+    missing = sorted(set(_RUNS) - set(given))
+    if missing:
+        return hint(name, f"name every run: {', '.join(missing)} missing.")
+    for run, fault in sorted(given.items()):
+        if not isinstance(fault, str) or fault.strip().lower() not in FAULTS:
+            return hint(name, f"run {run}: {fault!r} is not one of: {', '.join(FAULTS)}.")
+    wrong = [(run, given[run].strip().lower()) for run in sorted(_RUNS)
+             if given[run].strip().lower() != _RUNS[run]]
+    if not wrong:
+        return passed(name, "right: every run named for its fault.")
+    run, said = wrong[0]
+    more = f" ({len(wrong) - 1} more run(s) to look at again.)" if len(wrong) > 1 else ""
+    return hint(name, f"run {run} is not {said!r}: {_LOOKS[said]}. Run {run}'s curves do not "
+                      f"look like that.{more}")
