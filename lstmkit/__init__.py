@@ -4,8 +4,8 @@ The package holds the finished code of the lstmkit course (``notebooks/``): the 
 ``RNNCell``, ``LSTMCell`` and ``GRUCell`` are drop-in equivalents of
 ``keras.layers.SimpleRNNCell``, ``keras.layers.LSTMCell`` and ``keras.layers.GRUCell`` (same
 arguments, defaults, weight layout and return structure), and the sequence layers
-``SimpleRNN`` and ``LSTM`` of ``keras.layers.SimpleRNN`` and ``keras.layers.LSTM`` (same
-arguments, weights, outputs; a compiled loop, and cuDNN on a GPU).
+``SimpleRNN``, ``LSTM`` and ``GRU`` of ``keras.layers.SimpleRNN``, ``keras.layers.LSTM`` and
+``keras.layers.GRU`` (same arguments, weights, outputs; a compiled loop, and cuDNN on a GPU).
 Submodules: ``cudnn`` (when cuDNN applies), ``params`` (parameter counts), ``models``
 (``stacked_lstm``), ``weights`` (PyTorch weight layout).
 
@@ -16,12 +16,14 @@ Submodules: ``cudnn`` (when cuDNN applies), ``params`` (parameter counts), ``mod
 
 from lstmkit import cudnn, models, params, weights
 from lstmkit.cells import LSTMCell, RNNCell
+from lstmkit.gru import GRU
 from lstmkit.gru_cell import GRUCell
 from lstmkit.layers import LSTM, SimpleRNN
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "GRU",
     "GRUCell",
     "LSTM",
     "LSTMCell",

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "lstmkit"
-CORE = ["cells", "gru_cell", "layers", "loop", "fused", "fused_lstm", "fused_rnn",
+CORE = ["cells", "gru_cell", "layers", "gru", "loop", "fused", "fused_lstm", "fused_rnn",
+        "fused_gru",
         "recurrence", "chunks", "derivatives", "internals", "cudnn", "params", "weights",
         "models", "data", "validation"]
 EDGE = {f"lstmkit.{name}" for name in ("bench", "bench_report", "timing", "workloads", "report",
