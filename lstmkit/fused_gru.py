@@ -61,18 +61,25 @@ def gru_forward(
     """
     steps, batch, units = _steps(projected), projected.shape[1], packed.shape[0] - 1
     u, beta = packed[:-1], packed[-1]
+    # beta's z and r blocks only add to P: added once, outside the loop; its h block is inside
+    # (the reset gate multiplies it).
+    projected = projected + tf.concat([beta[: 2 * units], tf.zeros_like(beta[2 * units :])], 0)
+    beta_h = beta[2 * units :]
     widths = {"hs": units, "factors": 5 * units}
     inputs_ta = tf.TensorArray(projected.dtype, size=steps).unstack(projected)
     kept = tuple(
         tf.TensorArray(projected.dtype, size=steps, element_shape=(batch, widths[name]))
         for name in keep
     )
+    half = tf.constant(0.5, projected.dtype)
 
     def body(t: tf.Tensor, h_prev: tf.Tensor, *kept: tf.TensorArray) -> tuple:
         p = inputs_ta.read(t)
-        m = tf.matmul(h_prev, u) + beta
-        z, r = tf.split(tf.sigmoid(p[:, : 2 * units] + m[:, : 2 * units]), 2, axis=1)
-        m_h = m[:, 2 * units :]
+        m = tf.matmul(h_prev, u)
+        # sigmoid(a) = (1 + tanh(a / 2)) / 2: one tanh over both gates, which XLA fuses
+        z, r = tf.split(half + half * tf.tanh(half * (p[:, : 2 * units] + m[:, : 2 * units])),
+                        2, axis=1)
+        m_h = m[:, 2 * units :] + beta_h
         n = tf.tanh(p[:, 2 * units :] + r * m_h)
         h = n + z * (h_prev - n)
 
