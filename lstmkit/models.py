@@ -7,7 +7,9 @@ from typing import Any
 
 import keras
 
+from lstmkit.gru import GRU
 from lstmkit.layers import LSTM
+from lstmkit.validation import one_of
 
 __all__ = ["stacked_lstm"]
 
@@ -19,9 +21,11 @@ def stacked_lstm(
     *,
     batch_size: int | None = None,
     name: str | None = None,
+    cell: str = "lstm",
     **layer_kwargs: Any,
 ) -> keras.Sequential:
-    """A ``keras.Sequential`` stack of ``lstmkit.LSTM`` layers, one per entry of ``units``.
+    """A ``keras.Sequential`` stack of ``lstmkit.LSTM`` (or ``lstmkit.GRU``) layers, one per
+    entry of ``units``.
 
     Every layer but the last returns its whole sequence, since the next layer needs one input
     per time step; the last returns only its final output unless ``return_sequences``.
@@ -34,14 +38,16 @@ def stacked_lstm(
             instead of (batch, units[-1]). Defaults to `False`.
         batch_size: A fixed batch size (needed with ``stateful=True``). Defaults to `None`.
         name: Name of the model. Defaults to `None` (Keras picks one).
-        **layer_kwargs: Passed to every ``lstmkit.LSTM`` (dropout, stateful, use_cudnn, ...).
+        cell: ``"lstm"`` (``lstmkit.LSTM`` layers) or ``"gru"`` (``lstmkit.GRU``). Defaults
+            to `"lstm"`.
+        **layer_kwargs: Passed to every layer (dropout, stateful, use_cudnn, ...).
 
     Returns:
         The model, built.
 
     Raises:
-        ValueError: If ``units`` is empty or ``input_shape`` is not (timesteps, features);
-            ``lstmkit.LSTM`` raises for bad layer arguments.
+        ValueError: If ``units`` is empty, ``input_shape`` is not (timesteps, features) or
+            ``cell`` is not "lstm" or "gru"; the layers raise for bad layer arguments.
 
     Example:
 
@@ -50,7 +56,10 @@ def stacked_lstm(
     324
     >>> tuple(model(np.zeros((2, 4, 8), "float32")).shape)
     (2, 5)
+    >>> lstmkit.models.stacked_lstm((3, 5), input_shape=(4, 8), cell="gru").count_params()
+    267
     """
+    layer_cls = {"lstm": LSTM, "gru": GRU}[one_of("cell", cell, ("lstm", "gru"))]
     units = list(units)
     if not units:
         raise ValueError("Argument `units` must list at least one layer size; received [].")
@@ -60,7 +69,7 @@ def stacked_lstm(
             f"received input_shape={input_shape!r}."
         )
     layers = [
-        LSTM(size, return_sequences=return_sequences or k < len(units) - 1, **layer_kwargs)
+        layer_cls(size, return_sequences=return_sequences or k < len(units) - 1, **layer_kwargs)
         for k, size in enumerate(units)
     ]
     return keras.Sequential(

@@ -14,6 +14,13 @@ An LSTM holds the same three for each of its four gates (i, f, c, o), side by si
 
     N_\text{lstm} = 4\,\bigl(u\,(d + u) + u\bigr)
 
+A GRU has three blocks (z, r, h) instead of four, and with ``reset_after=True`` (Keras'
+default) a second bias row :math:`\beta` for the recurrent product:
+
+.. math::
+
+    N_\text{gru} = 3\,u\,(d + u) + 3u\,(1 + [\text{reset\_after}])
+
 In a stack, the input width of each layer is the number of units of the one below. So
 ``Input((4, 8)) -> LSTM(3, return_sequences=True) -> LSTM(5)`` holds
 :math:`4(3 \cdot 11 + 3) + 4(5 \cdot 8 + 5) = 144 + 180 = 324` parameters.
@@ -25,7 +32,7 @@ from collections.abc import Sequence
 
 from lstmkit.validation import positive_int
 
-__all__ = ["lstm_params", "simple_rnn_params", "stacked_lstm_params"]
+__all__ = ["gru_params", "lstm_params", "simple_rnn_params", "stacked_lstm_params"]
 
 
 def simple_rnn_params(input_dim: int, units: int, use_bias: bool = True) -> int:
@@ -77,6 +84,39 @@ def lstm_params(input_dim: int, units: int, use_bias: bool = True) -> int:
     144
     """
     return 4 * simple_rnn_params(input_dim, units, use_bias)
+
+
+def gru_params(
+    input_dim: int, units: int, use_bias: bool = True, reset_after: bool = True
+) -> int:
+    r"""Parameters of a GRU layer: :math:`3u(d + u)`, plus :math:`6u` of biases with
+    ``reset_after=True`` (two rows, input and recurrent) or :math:`3u` with ``reset_after=False``.
+
+    Args:
+        input_dim: :math:`d`, the width of each input step (a positive integer).
+        units: :math:`u`, the width of :math:`h` (a positive integer).
+        use_bias: Whether the layer has biases. Defaults to `True`.
+        reset_after: Keras' ``reset_after`` (two bias rows when True). Defaults to `True`.
+
+    Returns:
+        The number of scalar weights.
+
+    Raises:
+        ValueError: If ``input_dim`` or ``units`` is not a positive integer.
+
+    Example:
+
+    >>> lstmkit.params.gru_params(8, 3)  # 3 * 3 (8 + 3) + 2 * 3 * 3
+    117
+    >>> lstmkit.params.gru_params(8, 3, reset_after=False)
+    108
+    >>> layer = lstmkit.GRU(3)
+    >>> layer.build((None, 4, 8))
+    >>> layer.count_params()
+    117
+    """
+    d, u = positive_int("input_dim", input_dim), positive_int("units", units)
+    return 3 * u * (d + u) + ((6 * u if reset_after else 3 * u) if use_bias else 0)
 
 
 def stacked_lstm_params(input_dim: int, units: Sequence[int], use_bias: bool = True) -> list[int]:

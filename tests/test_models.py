@@ -55,3 +55,16 @@ def test_trains():
     model.compile(optimizer=keras.optimizers.Adam(0.05), loss="mse")
     history = model.fit(x, y, epochs=5, batch_size=8, verbose=0).history["loss"]
     assert history[-1] < history[0]
+
+
+def test_stacked_gru_is_a_stack_of_lstmkit_grus():
+    model = stacked_lstm((3, 5), input_shape=(4, 8), cell="gru", reset_after=False)
+    layers = [layer for layer in model.layers if isinstance(layer, keras.layers.RNN)]
+    assert [type(layer) for layer in layers] == [lstmkit.GRU, lstmkit.GRU]
+    assert [layer.return_sequences for layer in layers] == [True, False]
+    assert all(layer.reset_after is False for layer in layers)
+    expected = lstmkit.params.gru_params(8, 3, reset_after=False)
+    expected += lstmkit.params.gru_params(3, 5, reset_after=False)
+    assert model.count_params() == expected
+    with pytest.raises(ValueError, match="cell"):
+        stacked_lstm((3,), cell="rnn")

@@ -61,3 +61,17 @@ def test_formulas_match_keras(input_dim, units, use_bias):
 def test_bad_arguments(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize("reset_after", [True, False])
+@pytest.mark.parametrize("use_bias", [True, False])
+@pytest.mark.parametrize(("input_dim", "units"), [(1, 1), (8, 3), (5, 16)])
+def test_gru_params_is_keras_count_params(reset_after, use_bias, input_dim, units):
+    layer = keras.layers.GRU(units, reset_after=reset_after, use_bias=use_bias)
+    layer.build((None, 4, input_dim))
+    assert params.gru_params(input_dim, units, use_bias, reset_after) == layer.count_params()
+
+
+def test_gru_params_bad_arguments():
+    with pytest.raises(ValueError, match="units"):
+        params.gru_params(3, 0)

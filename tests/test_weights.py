@@ -125,3 +125,55 @@ def test_bad_weights_raise_clear_errors():
         conversion.lstm_from_pytorch({"weight_ih_l0": kernel.T})
     with pytest.raises(ValueError, match="G=4"):
         conversion.lstm_from_pytorch({"weight_ih_l0": kernel.T[:3], "weight_hh_l0": np.eye(3)})
+
+
+# -- GRU: against a real torch.nn.GRU ------------------------------------------------------------
+def _torch_gru(units, features, bias):
+    """A two-layer torch.nn.GRU with PyTorch's random initial weights."""
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    return torch, torch.nn.GRU(features, units, num_layers=2, bias=bias, batch_first=True)
+
+
+@pytest.mark.parametrize("use_bias", [True, False])
+def test_gru_keras_to_pytorch_computes_what_torch_computes(use_bias):
+    x = np.random.default_rng(0).normal(size=(3, 6, 4)).astype("float32")
+    layer = lstmkit.GRU(5, use_bias=use_bias, return_sequences=True,
+                        bias_initializer="random_normal")
+    layer(x)
+    torch = pytest.importorskip("torch")
+    state = conversion.gru_to_pytorch(layer)
+    assert state.keys() == conversion.gru_to_pytorch(layer.get_weights()).keys()
+    module = torch.nn.GRU(4, 5, bias=use_bias, batch_first=True)
+    module.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})  # strict
+    with torch.no_grad():
+        expected, _ = module(torch.from_numpy(x))
+    np.testing.assert_allclose(np.asarray(layer(x)), expected.numpy(), atol=1e-5)
+
+
+def test_gru_pytorch_to_keras_computes_what_torch_computes():
+    x = np.random.default_rng(1).normal(size=(2, 5, 4)).astype("float32")
+    torch, module = _torch_gru(3, 4, True)
+    with torch.no_grad():
+        expected, _ = module(torch.from_numpy(x))
+    state = {k: v.detach().numpy() for k, v in module.state_dict().items()}
+    bottom, top = (lstmkit.GRU(3, return_sequences=True) for _ in range(2))
+    bottom(x), top(np.zeros((2, 5, 3), "float32"))
+    bottom.set_weights(conversion.gru_from_pytorch(state, layer=0))
+    top.set_weights(conversion.gru_from_pytorch(state, layer=1))
+    np.testing.assert_allclose(np.asarray(top(bottom(x))), expected.numpy(), atol=1e-5)
+    # and back: the same state
+    again = conversion.gru_to_pytorch(top, layer=1)
+    for name, value in again.items():
+        np.testing.assert_allclose(value, state[name], atol=0)
+
+
+def test_gru_reset_before_has_no_pytorch_equivalent():
+    layer = lstmkit.GRU(3, reset_after=False)
+    layer(np.zeros((1, 2, 4), "float32"))
+    with pytest.raises(ValueError, match="reset_after=False"):
+        conversion.gru_to_pytorch(layer)
+    with pytest.raises(ValueError, match=r"reset_after=True \(bias of shape \(2, 3\*units\)\)"):
+        conversion.gru_to_pytorch(layer.get_weights())
+    with pytest.raises(ValueError, match="weight_hh_l0"):
+        conversion.gru_from_pytorch({"weight_ih_l0": np.ones((9, 4))})

@@ -22,6 +22,7 @@ notebook  module                                       checkers
 05        :mod:`~lstmkit.exercises.speed`              cuDNN's masks, FLOPs, a cuDNN config
 06        :mod:`~lstmkit.exercises.real_data`          windows, standardisation
 07        :mod:`~lstmkit.exercises.bptt`               one LSTM step backwards
+08        :mod:`~lstmkit.exercises.gru_cell`           GRU biases, PyTorch weights, MGU
 ========  ===========================================  ====================================
 
 This package re-exports every public name of those modules, so notebooks write
@@ -33,6 +34,7 @@ from lstmkit.exercises import (
     bptt,
     driving,
     framework,
+    gru_cell,
     lstm_cell,
     real_data,
     rnn_cell,
@@ -47,6 +49,7 @@ from lstmkit.exercises.framework import HINT as HINT
 from lstmkit.exercises.framework import PASS as PASS
 from lstmkit.exercises.framework import hint as hint
 from lstmkit.exercises.framework import passed as passed
+from lstmkit.exercises.gru_cell import *  # noqa: F403
 from lstmkit.exercises.lstm_cell import *  # noqa: F403
 from lstmkit.exercises.real_data import *  # noqa: F403
 from lstmkit.exercises.rnn_cell import *  # noqa: F403
@@ -55,6 +58,7 @@ from lstmkit.exercises.stacking import *  # noqa: F403
 from lstmkit.exercises.tour import *  # noqa: F403
 
 # The framework first, then the notebooks in order.
-_MODULES = (framework, tour, rnn_cell, lstm_cell, driving, stacking, speed, real_data, bptt)
+_MODULES = (framework, tour, rnn_cell, lstm_cell, driving, stacking, speed, real_data, bptt,
+            gru_cell)
 
 __all__ = [name for module in _MODULES for name in module.__all__]
