@@ -225,3 +225,111 @@ def test_bidirectional_reaches_cudnn_as_keras_does(monkeypatch, mask, return_seq
         assert out.shape == ((2, 4, 2 * UNITS) if return_sequences else (2, 2 * UNITS))
     assert [call[-1] for call in seen["keras"]] == [False, True]  # forward, then backward
     assert seen["lstmkit"] == seen["keras"]
+
+
+# -- the GRU ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("options", "reason"),
+    [
+        ({"activation": "relu"}, "activation is relu, not tanh"),
+        ({"recurrent_activation": "hard_sigmoid"}, "recurrent_activation is hard_sigmoid"),
+        ({"recurrent_dropout": 0.2}, "recurrent_dropout=0.2 (must be 0)"),
+        ({"unroll": True}, "unroll=True"),
+        ({"use_bias": False}, "use_bias=False"),
+        ({"reset_after": False}, "reset_after=False"),
+        ({"use_cudnn": False}, "use_cudnn=False"),
+    ],
+)
+@pytest.mark.parametrize("layer_cls", [lstmkit.GRU, keras.layers.GRU])
+def test_each_gru_configuration_reason(layer_cls, options, reason):
+    assert cudnn_eligibility(layer_cls(UNITS)) == []
+    reasons = cudnn_eligibility(layer_cls(UNITS, **options))
+    assert len(reasons) == 1 and reasons[0].startswith(reason)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"activation": "relu"}, {"recurrent_activation": "hard_sigmoid"}, {"unroll": True},
+     {"use_bias": False}, {"reset_after": False}, {"activation": hand_written_tanh}],
+)
+def test_gru_configuration_agrees_with_keras_check(options):
+    layer = lstmkit.GRU(UNITS, **options)
+    keras_ok = keras_tf_rnn._do_gru_arguments_support_cudnn(
+        layer.activation, layer.recurrent_activation, layer.unroll, layer.use_bias,
+        layer.reset_after,
+    )
+    assert (cudnn_eligibility(layer) == []) == bool(keras_ok)
+
+
+def test_gru_true_lists_every_reason_on_cpu():
+    layer = lstmkit.GRU(UNITS, reset_after=False, use_cudnn=True)
+    with pytest.raises(ValueError, match=r"cannot use cuDNN:\n  - reset_after=False") as info:
+        layer(X)
+    assert "Pass use_cudnn='auto'" in str(info.value)
+
+
+@pytest.fixture
+def fake_gpu_gru(monkeypatch):
+    """Pretend a GPU is visible and record the calls that would reach cuDNN's GRU."""
+    calls = []
+
+    def fake_gru(inputs, h0, mask, return_sequences, reset_after, **weights_and_options):
+        calls.append({"inputs": np.asarray(inputs), "mask": mask, "reset_after": reset_after,
+                      "bias": np.asarray(weights_and_options["bias"])})
+        steps = inputs.shape[1] if return_sequences else 1
+        return h0, tf.zeros((inputs.shape[0], steps, UNITS)), [h0]
+
+    monkeypatch.setattr(lstmkit_layers, "gpu_available", lambda: True)
+    monkeypatch.setattr(keras_backend, "gru", fake_gru)
+    return calls
+
+
+def test_eligible_gru_hands_work_to_the_backend(fake_gpu_gru):
+    layer = lstmkit.GRU(UNITS, dropout=0.5, return_sequences=True)
+    assert not layer.supports_jit  # as keras.layers.GRU on a GPU
+    seen_mask = []
+    original = layer.cell.get_dropout_mask
+    layer.cell.get_dropout_mask = lambda x: seen_mask.append(original(x)) or seen_mask[-1]
+    layer(X, training=True)
+    (call,) = fake_gpu_gru
+    np.testing.assert_allclose(call["inputs"], X * np.asarray(seen_mask[-1])[:, None, :])
+    assert call["reset_after"] is True and call["bias"].shape == (2, 3 * UNITS)
+    layer(X, mask=np.array([[1, 1, 1, 0], [1, 1, 0, 0]], bool))  # right-padded: cuDNN
+    assert len(fake_gpu_gru) == 2
+
+
+@pytest.mark.parametrize(
+    ("options", "mask"),
+    [
+        ({"reset_after": False}, None),
+        ({"use_cudnn": False}, None),
+        ({"implementation": 1, "dropout": 0.2}, None),
+        ({}, np.array([[0, 1, 1, 1], [1, 1, 1, 1]], bool)),  # left-padded: compiled loop
+    ],
+)
+def test_ineligible_gru_call_skips_the_backend(fake_gpu_gru, options, mask):
+    lstmkit.GRU(UNITS, **options)(X, mask=mask, training=True)
+    assert fake_gpu_gru == []
+
+
+def test_gru_bidirectional_reaches_cudnn_as_keras_does(monkeypatch):
+    """On a (faked) GPU, Bidirectional(lstmkit.GRU) makes the backend calls that
+    Bidirectional(keras.layers.GRU) makes: one per direction, same inputs."""
+    monkeypatch.setattr(lstmkit_layers, "gpu_available", lambda: True)
+    mask = np.array([[1, 1, 1, 0], [1, 1, 0, 0]], bool)
+
+    def record(calls):
+        def fake_gru(inputs, h0, mask, return_sequences, go_backwards, **weights):
+            calls.append((np.asarray(inputs).tobytes(), np.asarray(mask).tobytes(),
+                          return_sequences, go_backwards))
+            steps = inputs.shape[1] if return_sequences else 1
+            return h0, tf.zeros((inputs.shape[0], steps, UNITS)), [h0]
+        return fake_gru
+
+    seen = {}
+    for name, cls in (("keras", keras.layers.GRU), ("lstmkit", lstmkit.GRU)):
+        seen[name] = []
+        monkeypatch.setattr(keras_backend, "gru", record(seen[name]))
+        keras.layers.Bidirectional(cls(UNITS, return_sequences=True))(X, mask=mask)
+    assert [call[-1] for call in seen["keras"]] == [False, True]
+    assert seen["lstmkit"] == seen["keras"]
