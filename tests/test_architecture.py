@@ -8,7 +8,8 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "lstmkit"
 CORE = ["cells", "layers", "loop", "fused", "fused_lstm", "fused_rnn", "recurrence", "chunks",
-        "derivatives", "internals", "cudnn", "params", "weights", "models", "data", "validation"]
+        "derivatives", "internals", "cudnn", "params", "weights", "models", "data", "text",
+        "validation"]
 EDGE = {f"lstmkit.{name}" for name in ("bench", "bench_report", "timing", "workloads", "report",
                                         "report_html", "provenance", "cli", "exercises")}
 EDGE.add("lstmkit_cli")
