@@ -154,6 +154,7 @@ def test_trace_lstm_refuses_bad_shapes():
         trace_lstm(np.zeros((1, 4, 3)), w, u, b, initial_state=[np.zeros((2, 2))] * 2)
 
 
+@pytest.mark.slow  # about 3 s: Keras runs the growing text once per character
 def test_generate_text_greedy_matches_a_keras_model_fed_its_own_output():
     vocab = CharVocabulary("abcdefg ():\n")
     keras.utils.set_random_seed(3)
@@ -164,7 +165,7 @@ def test_generate_text_greedy_matches_a_keras_model_fed_its_own_output():
     model.set_weights([w + rng.normal(size=w.shape).astype("float32") for w in model.get_weights()])
     prompt, ids = "ab(c", list(vocab.encode("ab(c"))
     for _ in range(8):  # greedy decoding with Keras on the whole text so far
-        probs = model.predict(np.array([ids]), verbose=0)[0, -1]
+        probs = np.asarray(model(np.array([ids])))[0, -1]
         ids.append(int(np.argmax(probs)))
     want = vocab.decode(ids[len(prompt):])
     assert generate_text(model.get_weights(), vocab, prompt, 8, temperature=0) == want
