@@ -22,6 +22,7 @@ notebook  module                                       checkers
 05        :mod:`~lstmkit.exercises.speed`              cuDNN's masks, an LSTM's FLOPs
 06        :mod:`~lstmkit.exercises.real_data`          windows, standardisation
 07        :mod:`~lstmkit.exercises.bptt`               one LSTM step backwards
+10        :mod:`~lstmkit.exercises.char_lm`            perplexity, temperature
 ========  ===========================================  ====================================
 
 This package re-exports every public name of those modules, so notebooks write
@@ -31,6 +32,7 @@ in its notebook's module and that module's ``__all__``.
 
 from lstmkit.exercises import (
     bptt,
+    char_lm,
     driving,
     framework,
     lstm_cell,
@@ -41,6 +43,7 @@ from lstmkit.exercises import (
     tour,
 )
 from lstmkit.exercises.bptt import *  # noqa: F403
+from lstmkit.exercises.char_lm import *  # noqa: F403
 from lstmkit.exercises.driving import *  # noqa: F403
 from lstmkit.exercises.framework import *  # noqa: F403
 from lstmkit.exercises.framework import HINT as HINT
@@ -55,6 +58,7 @@ from lstmkit.exercises.stacking import *  # noqa: F403
 from lstmkit.exercises.tour import *  # noqa: F403
 
 # The framework first, then the notebooks in order.
-_MODULES = (framework, tour, rnn_cell, lstm_cell, driving, stacking, speed, real_data, bptt)
+_MODULES = (framework, tour, rnn_cell, lstm_cell, driving, stacking, speed, real_data, bptt,
+            char_lm)
 
 __all__ = [name for module in _MODULES for name in module.__all__]
