@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 
 import lstmkit
-from lstmkit import cudnn, data, models, params, weights
+from lstmkit import cudnn, data, models, params, text, weights
 
-PUBLIC_MODULES = (lstmkit, cudnn, data, models, params, weights)
+PUBLIC_MODULES = (lstmkit, cudnn, data, models, params, text, weights)
 
 
 def public_objects() -> dict[str, object]:

@@ -23,6 +23,7 @@ notebook  module                                       checkers
 06        :mod:`~lstmkit.exercises.real_data`          windows, standardisation
 07        :mod:`~lstmkit.exercises.bptt`               one LSTM step backwards
 08        :mod:`~lstmkit.exercises.gru_cell`           GRU biases, PyTorch weights, MGU
+10        :mod:`~lstmkit.exercises.char_lm`            perplexity, temperature
 ========  ===========================================  ====================================
 
 This package re-exports every public name of those modules, so notebooks write
@@ -32,6 +33,7 @@ checker, put it in its notebook's module and that module's ``__all__``.
 
 from lstmkit.exercises import (
     bptt,
+    char_lm,
     driving,
     framework,
     gru_cell,
@@ -43,6 +45,7 @@ from lstmkit.exercises import (
     tour,
 )
 from lstmkit.exercises.bptt import *  # noqa: F403
+from lstmkit.exercises.char_lm import *  # noqa: F403
 from lstmkit.exercises.driving import *  # noqa: F403
 from lstmkit.exercises.framework import *  # noqa: F403
 from lstmkit.exercises.framework import HINT as HINT
@@ -59,6 +62,7 @@ from lstmkit.exercises.tour import *  # noqa: F403
 
 # The framework first, then the notebooks in order.
 _MODULES = (framework, tour, rnn_cell, lstm_cell, driving, stacking, speed, real_data, bptt,
+            char_lm,
             gru_cell)
 
 __all__ = [name for module in _MODULES for name in module.__all__]
