@@ -1,10 +1,11 @@
 """lstmkit: recurrent cells and layers written from scratch as Keras 3 layers.
 
 The package holds the finished code of the lstmkit course (``notebooks/``): the cells
-``RNNCell`` and ``LSTMCell`` are drop-in equivalents of ``keras.layers.SimpleRNNCell`` and
-``keras.layers.LSTMCell`` (same arguments, defaults, weight layout and return structure), and
-the sequence layers ``SimpleRNN`` and ``LSTM`` of ``keras.layers.SimpleRNN`` and
-``keras.layers.LSTM`` (same arguments, weights, outputs; a compiled loop, and cuDNN on a GPU).
+``RNNCell``, ``LSTMCell`` and ``GRUCell`` are drop-in equivalents of
+``keras.layers.SimpleRNNCell``, ``keras.layers.LSTMCell`` and ``keras.layers.GRUCell`` (same
+arguments, defaults, weight layout and return structure), and the sequence layers
+``SimpleRNN``, ``LSTM`` and ``GRU`` of ``keras.layers.SimpleRNN``, ``keras.layers.LSTM`` and
+``keras.layers.GRU`` (same arguments, weights, outputs; a compiled loop, and cuDNN on a GPU).
 Submodules: ``cudnn`` (when cuDNN applies), ``params`` (parameter counts), ``models``
 (``stacked_lstm``), ``weights`` (PyTorch weight layout).
 
@@ -15,11 +16,15 @@ Submodules: ``cudnn`` (when cuDNN applies), ``params`` (parameter counts), ``mod
 
 from lstmkit import cudnn, models, params, weights
 from lstmkit.cells import LSTMCell, RNNCell
+from lstmkit.gru import GRU
+from lstmkit.gru_cell import GRUCell
 from lstmkit.layers import LSTM, SimpleRNN
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "GRU",
+    "GRUCell",
     "LSTM",
     "LSTMCell",
     "RNNCell",

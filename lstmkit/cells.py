@@ -79,8 +79,11 @@ class _RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     # -- weights -----------------------------------------------------------------------------
-    def _add_weights(self, input_shape: tuple, gates: int, bias_initializer: Any) -> None:
-        """Create kernel (input_dim, gates*units), recurrent_kernel (units, gates*units), bias."""
+    def _add_weights(
+        self, input_shape: tuple, gates: int, bias_initializer: Any, bias_rows: int = 0
+    ) -> None:
+        """Create kernel (input_dim, gates*units), recurrent_kernel (units, gates*units), bias
+        (gates*units,), or (bias_rows, gates*units) when ``bias_rows`` is given."""
         input_dim = input_shape[-1]
         if input_dim is None:
             raise ValueError(
@@ -104,8 +107,9 @@ class _RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         )
         self.bias = None
         if self.use_bias:
+            width = gates * self.units
             self.bias = self.add_weight(
-                shape=(gates * self.units,),
+                shape=(bias_rows, width) if bias_rows else (width,),
                 name="bias",
                 initializer=bias_initializer,
                 regularizer=self.bias_regularizer,

@@ -1,10 +1,12 @@
-"""When can an LSTM layer hand its work to NVIDIA's cuDNN kernel?
+"""When can an LSTM or GRU layer hand its work to NVIDIA's cuDNN kernel?
 
-``keras.layers.LSTM`` (and ``lstmkit.LSTM``) compute the whole sequence with one fused cuDNN
-call when the configuration is one the kernel implements; otherwise they run a generic loop.
-The kernel computes exactly one recurrence: the standard LSTM with tanh and sigmoid, biases, no
-recurrent dropout, driven by a compiled loop, and sequences described by their *lengths* (so a
-mask must be a run of real steps followed by padding).
+``keras.layers.LSTM`` and ``keras.layers.GRU`` (and ``lstmkit.LSTM``, ``lstmkit.GRU``) compute
+the whole sequence with one fused cuDNN call when the configuration is one the kernel
+implements; otherwise they run a generic loop. The kernel computes exactly one recurrence per
+cell: the standard LSTM, or the GRU with its reset gate after the recurrent product
+(``reset_after=True``), with tanh and sigmoid, biases, no recurrent dropout, driven by a
+compiled loop, and sequences described by their *lengths* (so a mask must be a run of real
+steps followed by padding).
 
 :func:`cudnn_eligibility` lists, in words, every reason a layer's configuration (and,
 optionally, a concrete mask) rules the kernel out. Whether a GPU is visible is a separate
@@ -51,14 +53,16 @@ def gpu_available() -> bool:
 def cudnn_eligibility(layer: Any, mask: Any = None) -> list[str]:
     """The reasons ``layer`` cannot use the cuDNN kernel; an empty list when it can.
 
-    The layer must be an LSTM sequence layer (``lstmkit.LSTM`` or ``keras.layers.LSTM``;
-    ``keras.layers.RNN`` around an LSTM cell always runs the generic loop, and Keras has no
-    cuDNN simple RNN), otherwise that is the only reason given. Then: ``use_cudnn`` not False,
+    The layer must be an LSTM or GRU sequence layer (``lstmkit.LSTM``, ``lstmkit.GRU``,
+    ``keras.layers.LSTM``, ``keras.layers.GRU``; ``keras.layers.RNN`` around a cell always
+    runs the generic loop, and Keras has no cuDNN simple RNN), otherwise that is the only
+    reason given. Then: ``use_cudnn`` not False,
     ``activation`` tanh and ``recurrent_activation`` sigmoid (the Keras/TensorFlow functions
     themselves: a hand-written tanh does not count), ``recurrent_dropout == 0``,
     not ``implementation=1`` together with ``dropout`` (one input mask per gate then),
-    ``unroll=False``, ``use_bias=True``; and a mask, if given, strictly right-padded (each
-    row some True then only False) with no row entirely False.
+    ``unroll=False``, ``use_bias=True``, for a GRU ``reset_after=True``; and a mask, if
+    given, strictly right-padded (each row some True then only False) with no row entirely
+    False.
 
     Whether a GPU is visible is not checked here: see :func:`gpu_available`.
 
@@ -84,13 +88,14 @@ def cudnn_eligibility(layer: Any, mask: Any = None) -> list[str]:
     >>> cudnn_eligibility(lstmkit.LSTM(4), mask=np.array([[True, True], [False, True]]))
     ['mask is not strictly right-padded (real steps first, then padding) in sample(s) [1]']
     """
-    is_lstm_layer = isinstance(layer, keras.layers.LSTM) or (
+    is_cudnn_layer = isinstance(layer, (keras.layers.LSTM, keras.layers.GRU)) or (
         isinstance(layer, keras.layers.RNN) and hasattr(layer, "use_cudnn")
     )
-    if not is_lstm_layer:
+    if not is_cudnn_layer:
         return [
-            f"{type(layer).__name__} is not an LSTM sequence layer: only lstmkit.LSTM and "
-            "keras.layers.LSTM call cuDNN (keras.layers.RNN always runs the generic loop)"
+            f"{type(layer).__name__} is not an LSTM or GRU sequence layer: only lstmkit.LSTM, "
+            "lstmkit.GRU, keras.layers.LSTM and keras.layers.GRU call cuDNN "
+            "(keras.layers.RNN always runs the generic loop)"
         ]
     cell = layer.cell
     reasons = ["use_cudnn=False"] if layer.use_cudnn is False else []
@@ -109,6 +114,8 @@ def cudnn_eligibility(layer: Any, mask: Any = None) -> list[str]:
         reasons.append("unroll=True (cuDNN runs its own compiled loop)")
     if not cell.use_bias:
         reasons.append("use_bias=False")
+    if getattr(cell, "reset_after", True) is False:
+        reasons.append("reset_after=False (cuDNN's GRU applies the reset gate after the product)")
     if mask is not None:
         reasons.extend(mask_reasons(mask))
     return reasons

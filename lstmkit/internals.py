@@ -18,10 +18,10 @@ instances at every call.                                 layers draw and reset t
                                                          around an lstmkit cell then keeps
                                                          its masks until
                                                          ``cell.reset_dropout_mask()``.
-``keras.src.backend.lstm`` (:func:`cudnn_lstm`): the      None: no cuDNN path; the LSTM runs
-cuDNN kernel of ``lstmkit.LSTM`` on a GPU.               lstmkit's compiled loop
-                                                         (``use_cudnn=True`` raises, saying
-                                                         why).
+``keras.src.backend.lstm`` (:func:`cudnn_lstm`) and      None: no cuDNN path; the layer runs
+``keras.src.backend.gru`` (:func:`cudnn_gru`): the       lstmkit's compiled loop
+cuDNN kernels of ``lstmkit.LSTM`` and ``lstmkit.GRU``    (``use_cudnn=True`` raises, saying
+on a GPU.                                                why).
 ``keras.layers.RNN.inner_loop``, called by                :data:`INNER_LOOP_HOOK` False (and
 ``RNN.call`` (:data:`INNER_LOOP_HOOK`): the layers        a RuntimeWarning once, at import):
 override it to run cuDNN or the compiled loop.           Keras' own cell-by-cell loop runs.
@@ -50,6 +50,7 @@ __all__ = [
     "KERAS_DROPOUT_RNN_CELL",
     "TAPE_INTERNALS",
     "DropoutRNNCell",
+    "cudnn_gru",
     "cudnn_lstm",
     "forward_tangents",
     "higher_order_tape",
@@ -115,6 +116,12 @@ _keras_backend = _private("keras.src.backend")
 def cudnn_lstm() -> Any:
     """Keras' cuDNN LSTM (``keras.src.backend.lstm``, looked up at each call), or None."""
     function = getattr(_keras_backend, "lstm", None)
+    return function if callable(function) else None
+
+
+def cudnn_gru() -> Any:
+    """Keras' cuDNN GRU (``keras.src.backend.gru``, looked up at each call), or None."""
+    function = getattr(_keras_backend, "gru", None)
     return function if callable(function) else None
 
 

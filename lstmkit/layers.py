@@ -180,6 +180,52 @@ class _SequenceLayer(keras.layers.RNN):
             zero_output_for_mask=self.zero_output_for_mask,
         )
 
+    # -- cuDNN (the layers that have ``use_cudnn``: LSTM, GRU) --------------------------------
+    #: The cuDNN function of Keras' backend this layer calls (from :mod:`lstmkit.internals`),
+    #: and the backend's name for it.
+    _cudnn_function: Any = None
+    _cudnn_name = ""
+
+    @staticmethod
+    def _on_gpu() -> bool:
+        return keras.config.backend() == "tensorflow" and gpu_available()
+
+    def _cudnn_eligible_here(self) -> bool:
+        """Whether a call may run cuDNN: on a GPU, with Keras' cuDNN function, eligible."""
+        return (
+            self.use_cudnn in ("auto", True)
+            and type(self)._cudnn_function() is not None
+            and self._on_gpu()
+            and not cudnn_eligibility(self)
+        )
+
+    def _cudnn_attempt(self, sequences: Any, initial_state: list, mask: Any, training: bool):
+        """``self._cudnn_loop(...)``'s result when cuDNN can run, else None (``use_cudnn=True``:
+        a ValueError listing every reason it cannot)."""
+        if self.use_cudnn not in ("auto", True):
+            return None
+        # A symbolic mask cannot be inspected here; the kernel checks it at run time.
+        reasons = cudnn_eligibility(self, mask if hasattr(mask, "numpy") else None)
+        device = None if self._on_gpu() else "no GPU is visible to TensorFlow"
+        if device is None and type(self)._cudnn_function() is None:
+            name = self._cudnn_name
+            device = (
+                f"keras {keras.__version__} has no cuDNN {name} "
+                f"(keras.src.backend.{name.lower()})"
+            )
+        if not reasons and device is None:
+            try:
+                return self._cudnn_loop(sequences, initial_state, mask, training)
+            except NotImplementedError:
+                device = "TensorFlow could not run the cuDNN kernel on this device"
+        if self.use_cudnn is True:
+            lines = "".join(f"\n  - {reason}" for reason in [*reasons, device] if reason)
+            raise ValueError(
+                f"use_cudnn=True, but layer '{self.name}' cannot use cuDNN:{lines}\n"
+                "Pass use_cudnn='auto' to fall back to lstmkit's compiled loop."
+            )
+        return None
+
     # -- config ------------------------------------------------------------------------------
     def get_config(self) -> dict:
         config = super().get_config()
@@ -426,6 +472,8 @@ class LSTM(_SequenceLayer):
     unit_forget_bias = _from_cell("unit_forget_bias")
     implementation = _from_cell("implementation")
     _state_names = ("h", "c")
+    _cudnn_function = staticmethod(internals.cudnn_lstm)
+    _cudnn_name = "LSTM"
 
     def __init__(
         self,
@@ -491,17 +539,8 @@ class LSTM(_SequenceLayer):
         )
         self.input_spec = keras.InputSpec(ndim=3)
         self.use_cudnn = use_cudnn
-        if (
-            use_cudnn in ("auto", True)
-            and internals.cudnn_lstm() is not None
-            and self._on_gpu()
-            and not cudnn_eligibility(self)
-        ):
+        if self._cudnn_eligible_here():
             self.supports_jit = False  # cuDNN ops do not compile with XLA (as in Keras)
-
-    @staticmethod
-    def _on_gpu() -> bool:
-        return keras.config.backend() == "tensorflow" and gpu_available()
 
     def inner_loop(
         self, sequences: Any, initial_state: list, mask: Any, training: bool = False
@@ -509,23 +548,9 @@ class LSTM(_SequenceLayer):
         """cuDNN when possible, else :func:`lstmkit.recurrence.lstm`, else the cell by cell."""
         if keras.tree.is_nested(mask):
             mask = mask[0]
-        if self.use_cudnn in ("auto", True):
-            # A symbolic mask cannot be inspected here; the kernel checks it at run time.
-            reasons = cudnn_eligibility(self, mask if hasattr(mask, "numpy") else None)
-            device = None if self._on_gpu() else "no GPU is visible to TensorFlow"
-            if device is None and internals.cudnn_lstm() is None:
-                device = f"keras {keras.__version__} has no cuDNN LSTM (keras.src.backend.lstm)"
-            if not reasons and device is None:
-                try:
-                    return self._cudnn_loop(sequences, initial_state, mask, training)
-                except NotImplementedError:
-                    device = "TensorFlow could not run the cuDNN kernel on this device"
-            if self.use_cudnn is True:
-                lines = "".join(f"\n  - {reason}" for reason in [*reasons, device] if reason)
-                raise ValueError(
-                    f"use_cudnn=True, but layer '{self.name}' cannot use cuDNN:{lines}\n"
-                    "Pass use_cudnn='auto' to fall back to lstmkit's compiled loop."
-                )
+        cudnn = self._cudnn_attempt(sequences, initial_state, mask, training)
+        if cudnn is not None:
+            return cudnn
         if not self.fast_path_applies(training):
             return super().inner_loop(sequences, initial_state, mask=mask, training=training)
         cell = self.cell

@@ -30,6 +30,7 @@ from keras import activations
 from lstmkit.cudnn import gpu_available
 from lstmkit.derivatives import autodiff_needed
 from lstmkit.fused import _seen
+from lstmkit.fused_gru import _fused_gru_core
 from lstmkit.fused_lstm import _fused_lstm_core
 from lstmkit.fused_rnn import _fused_rnn_core
 from lstmkit.loop import LoopOptions, project_inputs, scan_steps
@@ -39,10 +40,12 @@ __all__ = [
     "LoopOptions",
     "batch_shards",
     "fused_path_applies",
+    "gru",
     "lstm",
     "project_inputs",
     "scan_steps",
     "simple_rnn",
+    "standard_gru",
     "standard_lstm",
 ]
 
@@ -75,6 +78,21 @@ def standard_lstm(gate_update: GateUpdate) -> bool:
         getattr(cell, "activation", None) is activations.tanh
         and getattr(cell, "recurrent_activation", None) is activations.sigmoid
     )
+
+
+def standard_gru(gate_update: Callable[..., Any]) -> bool:
+    """Whether ``gate_update`` is the bound ``gate_update`` of a GRU cell with Keras' tanh and
+    sigmoid and ``reset_after=True``: the GRU the fused loop implements (the first condition
+    of :func:`gru`'s fused path).
+
+    Args:
+        gate_update: a GRU cell's ``gate_update``.
+
+    Returns:
+        True for :meth:`lstmkit.GRUCell.gate_update` of such a cell.
+    """
+    cell = getattr(gate_update, "__self__", None)
+    return standard_lstm(gate_update) and getattr(cell, "reset_after", False) is True
 
 
 def fused_path_applies(
@@ -342,5 +360,57 @@ def simple_rnn(
 
     def step(p_t: tf.Tensor, states: tuple) -> tuple:
         return (activation(p_t + tf.matmul(states[0], u)),)
+
+    return scan_steps(projected, initial_state, step, options=options)
+
+
+def gru(
+    inputs: Any,
+    initial_state: Sequence[Any],
+    kernel: Any,
+    recurrent_kernel: Any,
+    biases: tuple[Any, Any],
+    gate_update: Callable[..., Any],
+    *,
+    dropout_mask: Any = None,
+    options: LoopOptions = LoopOptions(),  # noqa: B008 - frozen, so one shared default is safe
+) -> tuple[tf.Tensor, tf.Tensor, list]:
+    r"""A GRU over a whole sequence: :func:`project_inputs` (:math:`P_t = x_t W + b`, all
+    steps at once), then a loop over :math:`h_t = \mathrm{gate\_update}(P^z_t, P^r_t, P^h_t,
+    h_{t-1})`, which does the recurrent products (:meth:`lstmkit.GRUCell.gate_update`).
+
+    The *fused* path (:mod:`lstmkit.fused_gru`) runs when ``gate_update`` is that of a cell
+    with Keras' tanh and sigmoid and ``reset_after=True`` (:func:`standard_gru`), under the
+    conditions of :func:`fused_path_applies`, on batch shards as in :func:`lstm`; otherwise
+    :func:`scan_steps` with a step that calls ``gate_update``. Both compute the same function.
+
+    Args:
+        inputs: (batch, time, input_dim).
+        initial_state: ``[h0]``, (batch, units).
+        kernel, recurrent_kernel: the cell's weights in Keras' layout (blocks z, r, h).
+        biases: ``(input_bias, recurrent_bias)`` (:meth:`lstmkit.GRUCell.biases`; either may
+            be None).
+        gate_update: the cell's ``gate_update(x_z, x_r, x_h, h_prev) -> h``.
+        dropout_mask: input dropout mask(s), see :func:`project_inputs`.
+        options: mask, direction and outputs (:class:`LoopOptions`).
+
+    Returns:
+        ``(last_output, outputs, [h])``.
+    """
+    input_bias, recurrent_bias = biases
+    differentiated = [*initial_state, kernel, recurrent_kernel, input_bias, recurrent_bias]
+    if standard_gru(gate_update) and fused_path_applies(inputs, options, differentiated):
+        if recurrent_bias is None:
+            recurrent_bias = tf.zeros(tf.shape(recurrent_kernel)[1:], recurrent_kernel.dtype)
+        # The recurrent bias rides on the recurrent kernel as its last row (lstmkit.fused_gru).
+        packed = tf.concat([recurrent_kernel, recurrent_bias[None]], axis=0)
+        weights = (kernel, packed, input_bias)
+        fused = _widened(lambda *args: _fused(_fused_gru_core, *args))
+        return fused(inputs, initial_state, weights, dropout_mask, options)
+
+    projected = project_inputs(inputs, kernel, input_bias, dropout_mask)
+
+    def step(p_t: tf.Tensor, states: tuple) -> tuple:
+        return (gate_update(*tf.split(p_t, 3, axis=-1), states[0]),)
 
     return scan_steps(projected, initial_state, step, options=options)

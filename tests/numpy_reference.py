@@ -127,3 +127,39 @@ def lstm_layer(x, weights, activation="tanh", recurrent_activation="sigmoid", h0
 
     outputs, (h, c) = _scan(x, step, [h, c], mask, go_backwards)
     return outputs, h, c
+
+
+def gru_step(x, h, kernel, recurrent_kernel, bias=None, activation="tanh",
+             recurrent_activation="sigmoid", reset_after=True):
+    """One GRU step with Keras' block order z, r, h; ``bias`` (2, 3u) with ``reset_after``
+    (input row, recurrent row), (3u,) without."""
+    u = h.shape[-1]
+    act, rec = ACTIVATIONS[activation], ACTIVATIONS[recurrent_activation]
+    w = [kernel[:, k * u:(k + 1) * u] for k in range(3)]
+    v = [recurrent_kernel[:, k * u:(k + 1) * u] for k in range(3)]
+    b = np.zeros((2, 3 * u)) if bias is None else np.reshape(bias, (-1, 3 * u))
+    b_in = [b[0, k * u:(k + 1) * u] for k in range(3)]
+    b_rec = [b[1, k * u:(k + 1) * u] if b.shape[0] == 2 else 0.0 for k in range(3)]
+    z = rec(x @ w[0] + b_in[0] + h @ v[0] + b_rec[0])
+    r = rec(x @ w[1] + b_in[1] + h @ v[1] + b_rec[1])
+    if reset_after:
+        candidate = act(x @ w[2] + b_in[2] + r * (h @ v[2] + b_rec[2]))
+    else:
+        candidate = act(x @ w[2] + b_in[2] + (r * h) @ v[2])
+    return z * h + (1.0 - z) * candidate
+
+
+def gru_layer(x, weights, activation="tanh", recurrent_activation="sigmoid", reset_after=True,
+              h0=None, mask=None, go_backwards=False):
+    """keras.layers.GRU over (batch, time, features): (all outputs, final h)."""
+    kernel, recurrent_kernel, *rest = weights
+    bias = rest[0] if rest else None
+    h = np.zeros((x.shape[0], recurrent_kernel.shape[0])) if h0 is None else h0
+
+    def step(x_t, states):
+        h_new = gru_step(x_t, states[0], kernel, recurrent_kernel, bias, activation,
+                         recurrent_activation, reset_after)
+        return h_new, [h_new]
+
+    outputs, (h,) = _scan(x, step, [h], mask, go_backwards)
+    return outputs, h

@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "lstmkit"
-CORE = ["cells", "layers", "loop", "fused", "fused_lstm", "fused_rnn", "recurrence", "chunks",
-        "derivatives", "internals", "cudnn", "params", "weights", "models", "data", "validation"]
+CORE = ["cells", "gru_cell", "layers", "gru", "loop", "fused", "fused_lstm", "fused_rnn",
+        "fused_gru",
+        "recurrence", "chunks", "derivatives", "internals", "cudnn", "params", "weights",
+        "models", "data", "validation"]
 EDGE = {f"lstmkit.{name}" for name in ("bench", "bench_report", "timing", "workloads", "report",
                                         "report_html", "provenance", "cli", "exercises")}
 EDGE.add("lstmkit_cli")

@@ -57,7 +57,7 @@ def test_every_reason_is_listed():
 )
 def test_only_lstm_layers_call_cudnn(layer):
     (reason,) = cudnn_eligibility(layer)
-    assert "is not an LSTM sequence layer" in reason
+    assert "is not an LSTM or GRU sequence layer" in reason
 
 
 @pytest.mark.parametrize(
