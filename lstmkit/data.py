@@ -15,6 +15,11 @@ from validation or test data into training:
 - ``Normalizer`` standardises features with a mean and standard deviation fitted on the training
   part only and then applied, unchanged, to every part.
 
+One synthetic task tests how far back a recurrent layer remembers:
+
+- ``delayed_recall``: sequences of random symbols, one of them marked; the target is the marked
+  symbol, to be named after the last step, so the distance from the mark to the end is controlled.
+
 Every function checks its arguments and raises a ``ValueError`` that names the bad argument.
 """
 
@@ -28,6 +33,7 @@ from lstmkit.validation import fraction, positive_int
 
 __all__ = [
     "Normalizer",
+    "delayed_recall",
     "load_digits_sequences",
     "load_goog_prices",
     "sliding_windows",
@@ -353,3 +359,66 @@ class Normalizer:
             ``x`` standardised with its own statistics.
         """
         return self.fit(x).transform(x)
+
+
+def delayed_recall(
+    samples: int, length: int, symbols: int = 4, seed: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""Sequences of random symbols with one step marked: recall the marked symbol at the end.
+
+    Sample :math:`n` has a random symbol :math:`s_{n,t} \in \{0, \dots, K-1\}` at every step
+    :math:`t = 0, \dots, T-1` (uniform, independent) and one marked step :math:`p_n`, uniform over
+    the :math:`T` steps. The input at step :math:`t` is the one-hot code of :math:`s_{n,t}`
+    followed by a marker feature, 1 at :math:`t = p_n` and 0 elsewhere:
+
+    .. math::
+
+        x_{n,t} = \big[\, e_{s_{n,t}} \;\; [t = p_n] \,\big] \in \{0, 1\}^{K+1}, \qquad
+        y_n = s_{n, p_n}, \qquad d_n = T - 1 - p_n .
+
+    A model that reads the whole sequence and answers after the last step must carry the marked
+    symbol over :math:`d_n` steps of distractors (:math:`d_n = 0`: it is the last step). Guessing
+    gets :math:`1 / K` right (chance level); a model that remembers only the last :math:`m` steps
+    gets about :math:`m / T + (1 - m / T) / K`.
+
+    Args:
+        samples: Positive integer, the number of sequences :math:`N`.
+        length: Positive integer, the number of time steps :math:`T`.
+        symbols: Integer >= 2, the size :math:`K` of the alphabet. Defaults to `4`.
+        seed: Seed of NumPy's random generator. Defaults to `None` (fresh data each call).
+
+    Returns:
+        ``(x, y, distance)``: ``x`` float32 of shape (samples, length, symbols + 1), ``y`` int64
+        of shape (samples,), the marked symbols, and ``distance`` int64 of shape (samples,), the
+        steps from the mark to the last step, :math:`d_n` in 0 to length - 1.
+
+    Raises:
+        ValueError: If ``samples`` or ``length`` is not a positive integer, or ``symbols`` is not
+            an integer >= 2.
+
+    Example:
+
+    >>> x, y, distance = lstmkit.data.delayed_recall(2, length=5, symbols=3, seed=0)
+    >>> x.shape, y.shape, distance.shape  # (samples, time, symbols + marker)
+    ((2, 5, 4), (2,), (2,))
+    >>> x[..., -1].sum(axis=1).tolist()  # one marked step per sequence
+    [1.0, 1.0]
+    >>> marked = x.shape[1] - 1 - distance  # the marked step ...
+    >>> bool(np.all(x[np.arange(2), marked, :-1].argmax(-1) == y))  # ... holds the target
+    True
+    """
+    samples = positive_int("samples", samples)
+    length = positive_int("length", length)
+    if positive_int("symbols", symbols) < 2:
+        raise ValueError(
+            f"Argument `symbols` must be an integer >= 2 (a choice to remember); received "
+            f"symbols={symbols!r}."
+        )
+    rng = np.random.default_rng(seed)
+    steps = rng.integers(0, symbols, size=(samples, length))
+    marked = rng.integers(0, length, size=samples)
+    x = np.zeros((samples, length, symbols + 1), dtype="float32")
+    x[..., :symbols] = np.eye(symbols, dtype="float32")[steps]
+    rows = np.arange(samples)
+    x[rows, marked, symbols] = 1.0
+    return x, steps[rows, marked].astype("int64"), (length - 1 - marked).astype("int64")

@@ -7,6 +7,7 @@ import pytest
 
 from lstmkit.data import (
     Normalizer,
+    delayed_recall,
     load_digits_sequences,
     load_goog_prices,
     sliding_windows,
@@ -230,3 +231,54 @@ def test_normalizer_errors_name_the_problem():
         Normalizer().fit(np.array([[1.0], [np.nan]]))
     with pytest.raises(ValueError, match=r"`x` must hold finite numbers"):
         Normalizer().fit(np.array([["a"], ["b"]]))
+
+
+# -- delayed_recall -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("samples", "length", "symbols"), [(1, 1, 2), (7, 5, 3), (64, 30, 4)])
+def test_delayed_recall_by_construction(samples, length, symbols):
+    x, y, distance = delayed_recall(samples, length, symbols=symbols, seed=3)
+    assert x.shape == (samples, length, symbols + 1) and x.dtype == np.float32
+    assert y.shape == distance.shape == (samples,)
+    assert y.dtype == distance.dtype == np.int64
+    assert set(np.unique(x)) <= {0.0, 1.0}
+    # every step holds exactly one symbol; exactly one step of each sequence is marked
+    np.testing.assert_array_equal(x[..., :symbols].sum(axis=-1), np.ones((samples, length)))
+    np.testing.assert_array_equal(x[..., symbols].sum(axis=-1), np.ones(samples))
+    for n in range(samples):  # a plain loop: find the mark, read its symbol
+        (marked,) = np.flatnonzero(x[n, :, symbols])
+        assert distance[n] == length - 1 - marked
+        assert y[n] == int(np.flatnonzero(x[n, marked, :symbols])[0])
+    assert np.all((0 <= y) & (y < symbols)) and np.all((0 <= distance) & (distance < length))
+
+
+def test_delayed_recall_is_seeded_and_uniform():
+    a = delayed_recall(50, 6, seed=1)
+    for first, second in zip(a, delayed_recall(50, 6, seed=1), strict=True):
+        np.testing.assert_array_equal(first, second)
+    assert not np.array_equal(a[0], delayed_recall(50, 6, seed=2)[0])
+    x, y, distance = delayed_recall(20000, 10, symbols=4, seed=0)
+    # symbols, targets and marked positions are uniform: each share within 5 sigma of 1/K, 1/T
+    for values, k in ((x[..., :4].argmax(-1).ravel(), 4), (y, 4), (distance, 10)):
+        shares = np.bincount(values, minlength=k) / len(values)
+        sigma = np.sqrt((1 / k) * (1 - 1 / k) / len(values))
+        np.testing.assert_array_less(np.abs(shares - 1 / k), 5 * sigma)
+    # the target is independent of the last step's symbol unless the mark is on the last step
+    last = x[:, -1, :4].argmax(-1)
+    assert abs(np.mean(last[distance > 0] == y[distance > 0]) - 0.25) < 0.02
+    assert np.all(last[distance == 0] == y[distance == 0])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"samples": 0, "length": 5}, r"`samples` must be a positive integer; received samples=0"),
+        ({"samples": 2, "length": 2.5}, r"`length` must be a positive integer"),
+        ({"samples": 2, "length": 5, "symbols": 1}, r"`symbols` must be an integer >= 2"),
+        ({"samples": 2, "length": 5, "symbols": True}, r"`symbols` must be a positive integer"),
+    ],
+)
+def test_delayed_recall_errors_name_the_argument(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        delayed_recall(**kwargs)
