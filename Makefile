@@ -18,7 +18,7 @@ test-oldest:  ## the cells, layers and recurrence tests on the oldest TensorFlow
 lint: $(STAMP)
 	$(PY) -m ruff check lstmkit lstmkit_cli tests notebooks
 
-unit: $(STAMP)  ## the fast tests (not marked slow: no subprocess, browser, kernel or bench), in under two minutes
+unit: $(STAMP)  ## the fast tests (not marked slow: no subprocess, browser, kernel or bench; goal: under two minutes)
 	PYTHONHASHSEED=0 TF_CPP_MIN_LOG_LEVEL=2 MPLBACKEND=Agg $(PY) -m pytest -m "not slow" tests
 
 notebooks: $(STAMP)  ## re-execute notebooks in place to refresh their stored outputs

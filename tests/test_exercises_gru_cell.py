@@ -92,6 +92,7 @@ def torch_right(weight_ih, weight_hh, bias_ih, bias_hh):
                                                                   _swap_rz(bias_hh)])
 
 
+@pytest.mark.slow
 def test_torch_right_answer_matches_torch_and_keras():
     """The right answer carries a real nn.GRU's weights into keras.layers.GRUCell."""
     torch = pytest.importorskip("torch")

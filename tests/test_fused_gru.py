@@ -2,10 +2,13 @@
 same recurrence written plainly and against finite differences, with and without masks and
 changing lengths; batch shards side by side on a CPU."""
 
+import itertools
+
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from tiers import cover
 
 import lstmkit
 from lstmkit import fused_gru, recurrence
@@ -40,9 +43,9 @@ def _gradients(core, primals, graph):
     return (tf.function(run) if graph else run)(*primals)
 
 
-@pytest.mark.parametrize("return_sequences", [False, True])
-@pytest.mark.parametrize("masked", [False, True])
-@pytest.mark.parametrize("graph", [False, True])
+@pytest.mark.parametrize(("return_sequences", "masked", "graph"),
+                         cover(itertools.product([False, True], repeat=3), every=3,
+                               spread=True))
 def test_backward_pass_equals_autodiff_of_the_plain_loop(return_sequences, masked, graph):
     mask = tf.constant(MASK) if masked else None
     primals = _primals()

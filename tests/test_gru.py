@@ -10,6 +10,7 @@ import numpy as np
 import numpy_reference as ref
 import pytest
 import tensorflow as tf
+from tiers import cover
 
 import lstmkit
 from lstmkit import recurrence
@@ -90,12 +91,14 @@ def test_parity_grid(reset_after, mask_kind, go_backwards, unroll):
 
 
 @pytest.mark.parametrize("reset_after", [True, False])
-@pytest.mark.parametrize(
-    "options",
-    [{}, {"use_bias": False}, {"activation": "relu"}, {"recurrent_activation": "hard_sigmoid"},
-     {"implementation": 1}],
-    ids=["default", "no_bias", "relu", "hard_sigmoid", "implementation1"],
-)
+@pytest.mark.parametrize("options", [  # the fast tier: the fused loop and the plain one
+    pytest.param({}, id="default"),
+    pytest.param({"use_bias": False}, id="no_bias", marks=pytest.mark.slow),
+    pytest.param({"activation": "relu"}, id="relu"),
+    pytest.param({"recurrent_activation": "hard_sigmoid"}, id="hard_sigmoid",
+                 marks=pytest.mark.slow),
+    pytest.param({"implementation": 1}, id="implementation1", marks=pytest.mark.slow),
+])
 def test_parity_in_a_tf_function(reset_after, options):
     x, mask = inputs(3), MASKS["random"]
     ours, theirs = pair(x, return_sequences=True, return_state=True, reset_after=reset_after,
@@ -233,7 +236,7 @@ NUMPY_CASES = [
 
 
 @pytest.mark.parametrize(("return_sequences", "go_backwards", "mask_kind", "with_state",
-                          "use_bias", "reset_after"), NUMPY_CASES)
+                          "use_bias", "reset_after"), cover(NUMPY_CASES, every=2, spread=True))
 def test_float64_equals_numpy(monkeypatch, return_sequences, go_backwards, mask_kind, with_state,
                               use_bias, reset_after):
     calls = spy(monkeypatch, "_fused_gru_core")
