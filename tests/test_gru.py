@@ -10,7 +10,7 @@ import numpy as np
 import numpy_reference as ref
 import pytest
 import tensorflow as tf
-from tiers import cover
+from tiers import cover, diagonal
 
 import lstmkit
 from lstmkit import recurrence
@@ -90,15 +90,19 @@ def test_parity_grid(reset_after, mask_kind, go_backwards, unroll):
         assert_close(our_grads, ref_grads, "gradients " + what)
 
 
-@pytest.mark.parametrize("reset_after", [True, False])
-@pytest.mark.parametrize("options", [  # the fast tier: the fused loop and the plain one
-    pytest.param({}, id="default"),
-    pytest.param({"use_bias": False}, id="no_bias", marks=pytest.mark.slow),
-    pytest.param({"activation": "relu"}, id="relu"),
-    pytest.param({"recurrent_activation": "hard_sigmoid"}, id="hard_sigmoid",
-                 marks=pytest.mark.slow),
-    pytest.param({"implementation": 1}, id="implementation1", marks=pytest.mark.slow),
-])
+def _tf_function_cases():
+    """reset_after x options; the fast tier keeps the fused loop (default) and the plain one
+    (relu), each under one reset_after."""
+    options = {"default": {}, "relu": {"activation": "relu"}, "no_bias": {"use_bias": False},
+               "hard_sigmoid": {"recurrent_activation": "hard_sigmoid"},
+               "implementation1": {"implementation": 1}}
+    fast = {(True, "default"), (False, "relu")}
+    return [pytest.param(reset_after, value, id=f"{name}-{reset_after}",
+                         marks=() if (reset_after, name) in fast else pytest.mark.slow)
+            for name, value in options.items() for reset_after in (True, False)]
+
+
+@pytest.mark.parametrize(("reset_after", "options"), _tf_function_cases())
 def test_parity_in_a_tf_function(reset_after, options):
     x, mask = inputs(3), MASKS["random"]
     ours, theirs = pair(x, return_sequences=True, return_state=True, reset_after=reset_after,
@@ -109,8 +113,7 @@ def test_parity_in_a_tf_function(reset_after, options):
     assert_close(our_grads, ref_grads, "gradients")
 
 
-@pytest.mark.parametrize("reset_after", [True, False])
-@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize(("reset_after", "go_backwards"), diagonal([True, False], [False, True]))
 def test_stateful_across_batches(reset_after, go_backwards):
     x1, x2, mask = inputs(0), inputs(1), MASKS["left_padded"]
     ours, theirs = pair(x1, stateful=True, return_state=True, go_backwards=go_backwards,
@@ -124,8 +127,7 @@ def test_stateful_across_batches(reset_after, go_backwards):
     assert not np.asarray(ours.states[0]).any()
 
 
-@pytest.mark.parametrize("reset_after", [True, False])
-@pytest.mark.parametrize("implementation", [1, 2])
+@pytest.mark.parametrize(("reset_after", "implementation"), diagonal([True, False], [1, 2]))
 def test_dropout_matches_keras_for_a_seed(reset_after, implementation):
     """Training with input dropout: the fast path drops the units Keras' loop drops.
     (keras.layers.GRU 3.15 with implementation=1 and dropout fails in its cuDNN attempt, even
@@ -201,7 +203,7 @@ def test_which_loop_runs(monkeypatch, options, fused):
     assert not lstmkit.GRU(UNITS, recurrent_dropout=0.5).fast_path_applies(training=True)
 
 
-@pytest.mark.parametrize("compiled", [False, True])
+@pytest.mark.parametrize("compiled", [pytest.param(False, marks=pytest.mark.slow), True])
 def test_gradient_of_a_gradient_is_keras(compiled):
     """A gradient penalty (nested tapes), eagerly and in a tf.function, agrees with Keras'."""
     x = tf.constant(inputs())

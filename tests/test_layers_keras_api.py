@@ -12,6 +12,7 @@ import textwrap
 import keras
 import numpy as np
 import pytest
+from tiers import diagonal
 
 import lstmkit
 
@@ -112,8 +113,8 @@ def test_save_and_load_without_custom_objects(tmp_path):
                                atol=1e-6)
 
 
-@pytest.mark.parametrize("merge_mode", ["concat", "sum"])
-@pytest.mark.parametrize("return_state", [False, True])
+@pytest.mark.parametrize(("merge_mode", "return_state"),
+                         diagonal(["concat", "sum"], [False, True]))
 def test_bidirectional_matches_keras(merge_mode, return_state):
     mask = np.arange(6)[None, :] < np.array([[6], [4], [2], [5]])
     ours, theirs = (

@@ -11,6 +11,7 @@ import numpy as np
 import numpy_reference as ref
 import pytest
 import tensorflow as tf
+from tiers import cover
 
 import lstmkit
 from lstmkit import recurrence
@@ -96,7 +97,7 @@ def _check(actual, expected, graph):
 
 
 @pytest.mark.parametrize(("return_sequences", "go_backwards", "mask", "initial_state",
-                          "use_bias"), CONFIGS)
+                          "use_bias"), cover(CONFIGS, every=3, spread=True))
 def test_lstm_float64_equals_numpy(monkeypatch, return_sequences, go_backwards, mask,
                                    initial_state, use_bias):
     calls = spy(monkeypatch, "_fused_lstm_core")
@@ -115,7 +116,7 @@ def test_lstm_float64_equals_numpy(monkeypatch, return_sequences, go_backwards, 
 
 
 @pytest.mark.parametrize(("return_sequences", "go_backwards", "mask", "initial_state",
-                          "use_bias"), CONFIGS)
+                          "use_bias"), cover(CONFIGS, every=3, spread=True))
 def test_simple_rnn_float64_equals_numpy(monkeypatch, return_sequences, go_backwards,
                                          mask, initial_state, use_bias):
     calls = spy(monkeypatch, "_fused_rnn_core")

@@ -16,6 +16,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from tiers import diagonal
 
 import lstmkit
 from lstmkit import fused_lstm, fused_rnn, recurrence
@@ -223,7 +224,7 @@ def lstm_masks(kind):
 
 @pytest.mark.parametrize(
     ("return_sequences", "go_backwards", "dropout"),
-    list(itertools.product([True, False], [False, True], ["none", "one", "per_gate"])),
+    diagonal([True, False], [False, True], ["none", "one", "per_gate"]),
 )
 def test_fused_lstm_equals_readable(monkeypatch, return_sequences, go_backwards, dropout):
     x = random((BATCH, STEPS, FEATURES), 1)
@@ -246,7 +247,7 @@ def test_fused_lstm_equals_readable(monkeypatch, return_sequences, go_backwards,
 
 @pytest.mark.parametrize(
     ("return_sequences", "go_backwards", "dropout"),
-    list(itertools.product([True, False], [False, True], [False, True])),
+    diagonal([True, False], [False, True], [False, True]),
 )
 def test_fused_simple_rnn_equals_readable(monkeypatch, return_sequences, go_backwards, dropout):
     x = random((BATCH, STEPS, FEATURES), 4)
@@ -526,7 +527,8 @@ def test_no_shards_eagerly_or_on_a_gpu(monkeypatch):
 
 
 @pytest.mark.parametrize(("layer", "return_sequences"), [
-    ("LSTM", False), ("SimpleRNN", True),
+    ("LSTM", False),
+    pytest.param("SimpleRNN", True, marks=pytest.mark.slow),
     pytest.param("LSTM", True, marks=pytest.mark.slow),
     pytest.param("SimpleRNN", False, marks=pytest.mark.slow),
 ])
