@@ -1,7 +1,8 @@
 r"""``lstmkit bench``: lstmkit's recurrent layers timed side by side with Keras' own.
 
 Every configuration computes the same function with the same weights (copied from the baseline
-``keras.layers.LSTM`` / ``keras.layers.SimpleRNN``), on the same input, and the command checks
+of its family: ``keras.layers.LSTM``, ``keras.layers.GRU`` or ``keras.layers.SimpleRNN``), on
+the same input, and the command checks
 that before timing anything: each entry of the JSON records the largest absolute difference of
 its output and of its gradients from the baseline's.
 
@@ -19,8 +20,9 @@ reported as the median over rounds with its quartiles; the speed-up of a configu
 median over rounds of :math:`t_\text{baseline} / t` measured in the same round (so > 1 means
 faster than Keras).
 
-Effective rate. Only the matrix products are counted: with :math:`G` gates (4 for the LSTM, 1
-for the simple RNN), batch :math:`B`, :math:`T` steps, :math:`D` features and :math:`H` units,
+Effective rate. Only the matrix products are counted: with :math:`G` gates (4 for the LSTM, 3
+for the GRU, 1 for the simple RNN), batch :math:`B`, :math:`T` steps, :math:`D` features and
+:math:`H` units,
 
 .. math::
 
@@ -36,9 +38,10 @@ for the steps sweep a least-squares line :math:`t \approx a + b\,T` is fitted wi
 here).
 
 Then the *workload matrix* (:mod:`lstmkit.workloads`): masks, ``fit`` epochs (warm and cold),
-stacked and bidirectional layers, batch 1 and 256, ``mixed_float16``, SimpleRNN rows and a
-``torch.nn.LSTM`` peer, each row checked equal to Keras and graded against the issue's targets.
-``--workloads`` runs only the matrix, ``--no-workloads`` skips it. Results go to
+stacked and bidirectional layers, batch 1 and 256, ``mixed_float16``, SimpleRNN and GRU rows,
+``torch.nn.LSTM`` and ``torch.nn.GRU`` peers, each row checked equal to Keras and graded against
+the issue's targets. ``--workloads`` runs only the matrix, ``--no-workloads`` skips it;
+``--only`` chooses configurations and rows by the names of their layers. Results go to
 ``DIR/bench.json`` (key ``"workloads"`` for the matrix) and ``DIR/bench.png`` (reference shape
 and sweeps).
 """
@@ -57,6 +60,8 @@ import numpy as np
 
 from lstmkit import bench_report, workloads
 from lstmkit.timing import (
+    BASELINES,
+    GRU_BASELINE,
     LSTM_BASELINE,
     RNN_BASELINE,
     Config,
@@ -75,6 +80,8 @@ __all__ = ["add_arguments", "cudnn_speedups", "linear_fit", "matmul_flops", "rec
 
 QUICK = {"batch": 4, "steps": 6, "features": 3, "units": 5}
 SWEPT = ("lstmkit.LSTM", LSTM_BASELINE, "lstmkit.SimpleRNN", RNN_BASELINE)
+#: Gates of each family: the G of :func:`recurrent_flops`.
+GATES = {"lstm": 4, "simple_rnn": 1, "gru": 3}
 
 
 def recurrent_flops(gates: int, batch: int, steps: int, features: int, units: int) -> int:
@@ -114,8 +121,10 @@ def _configs(gpu: bool, xla: bool) -> list[Config]:
     import keras
 
     import lstmkit
+    from lstmkit.gru import GRU
     from lstmkit.layers import LSTM, SimpleRNN
 
+    cudnn = "cuDNN" if gpu else "generic loop"
     lstm = [
         Config("lstmkit.LSTMCell (eager Python loop)", "lstm", lstmkit.LSTMCell, eager=True),
         Config("RNN(lstmkit.LSTMCell)", "lstm", lambda u: keras.layers.RNN(lstmkit.LSTMCell(u))),
@@ -130,7 +139,7 @@ def _configs(gpu: bool, xla: bool) -> list[Config]:
             "lstm",
             lambda u: keras.layers.RNN(keras.layers.LSTMCell(u, implementation=1)),
         ),
-        Config(LSTM_BASELINE, "lstm", keras.layers.LSTM, note="cuDNN" if gpu else "generic loop"),
+        Config(LSTM_BASELINE, "lstm", keras.layers.LSTM, note=cudnn),
     ]
     if gpu:
         lstm += [
@@ -153,7 +162,24 @@ def _configs(gpu: bool, xla: bool) -> list[Config]:
         ),
         Config(RNN_BASELINE, "simple_rnn", keras.layers.SimpleRNN),
     ]
-    configs = lstm + rnn
+    gru = [
+        Config("RNN(lstmkit.GRUCell)", "gru", lambda u: keras.layers.RNN(lstmkit.GRUCell(u))),
+        Config("lstmkit.GRU", "gru", GRU),
+        Config(
+            "RNN(keras.layers.GRUCell)", "gru", lambda u: keras.layers.RNN(keras.layers.GRUCell(u))
+        ),
+        Config(GRU_BASELINE, "gru", keras.layers.GRU, note=cudnn),
+    ]
+    if gpu:
+        gru += [
+            Config(
+                "keras.layers.GRU(use_cudnn=False)",
+                "gru",
+                lambda u: keras.layers.GRU(u, use_cudnn=False),
+            ),
+            Config("lstmkit.GRU(use_cudnn=False)", "gru", lambda u: GRU(u, use_cudnn=False)),
+        ]
+    configs = lstm + rnn + gru
     if xla:
         configs += [
             Config(c.name + " + XLA", c.family, c.make, xla=True, note=c.note)
@@ -221,10 +247,9 @@ def _prepare(
     keras.utils.set_random_seed(seed)
     x = tf.random.normal((shape["batch"], shape["steps"], shape["features"]))
     w = tf.random.normal((shape["batch"], shape["units"]))
-    baselines = {"lstm": LSTM_BASELINE, "simple_rnn": RNN_BASELINE}
     weights: dict[str, list] = {}
     reference: dict[str, tuple[Any, Any]] = {}
-    ordered = sorted(configs, key=lambda c: c.name not in baselines.values())  # baselines first
+    ordered = sorted(configs, key=lambda c: c.name not in BASELINES.values())  # baselines first
     runners, checks = {}, {}
     for config in ordered:
         runner = Runner(config, lambda: None, lambda: None)
@@ -240,7 +265,7 @@ def _prepare(
         except Exception as err:  # a configuration that cannot run is reported, not fatal
             runner.error = first_line(err)
             continue
-        if config.name == baselines[config.family]:
+        if config.name == BASELINES[config.family]:
             reference[config.family] = results
         base = reference.get(config.family)
         if base is not None:
@@ -336,16 +361,16 @@ def _reference(settings: dict[str, Any], configs: list[Config]) -> dict[str, Any
     flops = {
         family: recurrent_flops(gates, shape["batch"], shape["steps"], shape["features"],
                                 shape["units"])
-        for family, gates in (("lstm", 4), ("simple_rnn", 1))
+        for family, gates in GATES.items()
     }
     base = {r.config.family: r for r in runners
-            if r.config.name in (LSTM_BASELINE, RNN_BASELINE) and r.error is None}
+            if r.config.name == BASELINES[r.config.family] and r.error is None}
     entries = []
     for runner in runners:
         c = runner.config
         entry: dict[str, Any] = {
             "name": c.name, "family": c.family, "xla": c.xla, "eager": c.eager, "note": c.note,
-            "baseline": c.name in (LSTM_BASELINE, RNN_BASELINE), "error": runner.error,
+            "baseline": c.name == BASELINES[c.family], "error": runner.error,
             "check": checks.get(c.name),
         }
         if runner.error is None:
@@ -393,17 +418,38 @@ def _sweep(
 def cudnn_speedups(entries: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     r"""What cuDNN brings: :math:`t_\text{use\_cudnn=False} / t_\text{auto}` per layer and mode.
 
-    Only for layers timed both ways (``keras.layers.LSTM`` and ``lstmkit.LSTM``, on a GPU);
-    empty otherwise. Ratios of the medians of the reference-shape entries.
+    Only for layers timed both ways (``keras.layers.LSTM``, ``lstmkit.LSTM``,
+    ``keras.layers.GRU`` and ``lstmkit.GRU``, on a GPU); empty otherwise. Ratios of the medians
+    of the reference-shape entries.
     """
     timed = {e["name"]: e for e in entries if e["error"] is None}
     result = {}
-    for layer in (LSTM_BASELINE, "lstmkit.LSTM"):
+    for layer in (LSTM_BASELINE, "lstmkit.LSTM", GRU_BASELINE, "lstmkit.GRU"):
         off = timed.get(f"{layer}(use_cudnn=False)")
         if layer in timed and off is not None:
             result[layer] = {mode: off[mode]["median_s"] / timed[layer][mode]["median_s"]
                              for mode in ("forward", "train")}
     return result
+
+
+def _chosen(configs: list[Config], settings: dict[str, Any]) -> list[Config] | None:
+    """The configurations ``--only`` names, with the baselines of their families; ``None``
+    (after one line on stderr) when a substring matches no configuration and no matrix row
+    that runs (a typo would silently time the baselines alone)."""
+    only = settings["only"]
+    names = [c.name for c in configs]
+    if settings["workloads"] != "skip":
+        names += [n for r in workloads.rows(settings["quick"]) for n in r.names()]
+    unknown = [s for s in only if not any(s in n for n in names)]
+    if unknown:
+        print(f"lstmkit bench: error: argument --only: {', '.join(map(repr, unknown))} "
+              f"matches no configuration; they are: {', '.join(dict.fromkeys(names))}",
+              file=sys.stderr)
+        return None
+    chosen = {c.name for c in configs if any(s in c.name for s in only)}
+    families = {c.family for c in configs if c.name in chosen}
+    return [c for c in configs if c.name in chosen  # and the baselines they are compared with
+            or (c.family in families and c.name == BASELINES[c.family])]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -417,27 +463,22 @@ def run(args: argparse.Namespace) -> int:
     machine = _machine()
     gpu = bool(machine["gpus"])
     if not gpu:
-        print("No GPU visible: keras.layers.LSTM runs its generic loop (not cuDNN), and the "
-              "cuDNN comparison (use_cudnn=False entries) is skipped. On a machine with an "
-              "NVIDIA GPU, `pip install -e .[gpu]` and run `lstmkit bench` again.")
+        print("No GPU visible: keras.layers.LSTM and GRU run their generic loops (not cuDNN), "
+              "and the cuDNN comparison (use_cudnn=False entries) is skipped. On a machine with "
+              "an NVIDIA GPU, `pip install -e .[gpu]` and run `lstmkit bench` again.")
     report: dict[str, Any] = {"machine": machine, "settings": settings, "reference": None,
                               "cudnn_speedup": {}, "sweeps": {}, "workloads": None}
-    if settings["workloads"] != "only":
-        configs = _configs(gpu, settings["xla"])
-        if settings["only"]:
-            unknown = [s for s in settings["only"] if not any(s in c.name for c in configs)]
-            if unknown:  # a typo would silently time the baselines alone
-                print(f"lstmkit bench: error: argument --only: {', '.join(map(repr, unknown))} "
-                      f"matches no configuration; they are: {', '.join(c.name for c in configs)}",
-                      file=sys.stderr)
-                return 2
-            configs = [c for c in configs if c.name in (LSTM_BASELINE, RNN_BASELINE)
-                       or any(s in c.name for s in settings["only"])]
+    configs = _configs(gpu, settings["xla"]) if settings["workloads"] != "only" else []
+    if settings["only"]:
+        configs = _chosen(configs, settings)
+        if configs is None:
+            return 2
+    if configs:
         report["reference"] = _reference(settings, configs)
         report["cudnn_speedup"] = cudnn_speedups(report["reference"]["configs"])
         for axis in ("steps", "batch"):
             values = settings[f"sweep_{axis}"]
-            if values:
+            if values and any(c.name in SWEPT for c in configs):
                 report["sweeps"][axis] = _sweep(settings, configs, axis, values)
     if settings["workloads"] != "skip":
         report["workloads"] = workloads.matrix(settings)

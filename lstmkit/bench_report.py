@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from lstmkit.workloads import LAYERS
+
 __all__ = ["plot", "summary", "table", "workloads_table"]
 
 
@@ -25,7 +27,7 @@ def plot(report: dict[str, Any], path: Path) -> None:
     timed = [e for e in report["reference"]["configs"] if e["error"] is None and "speedup"
              in e.get("forward", {})]
     sweeps = report["sweeps"]
-    fig = Figure(figsize=(7 + 5 * len(sweeps), 6))
+    fig = Figure(figsize=(7 + 5 * len(sweeps), max(6.0, 1.5 + 0.2 * len(timed))))
     axes = fig.subplots(1, 1 + len(sweeps), squeeze=False)
     ax = axes[0, 0]
     ypos = np.arange(len(timed))
@@ -132,8 +134,9 @@ def _status(entry: dict[str, Any]) -> str:
         versus = entry.get("lstmkit_vs_peer")
         if not versus:
             return "peer (no target)"
-        return (f"peer (no target); lstmkit.LSTM {versus['forward']['speedup']:.2f}x / "
-                f"{versus['train']['speedup']:.2f}x its speed")
+        return (f"peer (no target); {LAYERS[entry['family']][1]} "
+                f"{versus['forward']['speedup']:.2f}x / {versus['train']['speedup']:.2f}x "
+                "its speed")
     if entry["below_floor"]:
         return "SLOWER THAN KERAS"
     return "ok" if entry["met_target"] else "below target"

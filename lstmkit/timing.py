@@ -18,12 +18,16 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["LSTM_BASELINE", "RNN_BASELINE", "Config", "Runner", "first_line", "interleaved",
-           "max_diff", "measure", "progress", "speedup", "summary", "sync", "time_once"]
+__all__ = ["BASELINES", "GRU_BASELINE", "LSTM_BASELINE", "RNN_BASELINE", "Config", "Runner",
+           "first_line", "interleaved", "max_diff", "measure", "progress", "speedup", "summary",
+           "sync", "time_once"]
 
 #: The layers every speed-up is measured against.
 LSTM_BASELINE = "keras.layers.LSTM"
 RNN_BASELINE = "keras.layers.SimpleRNN"
+GRU_BASELINE = "keras.layers.GRU"
+#: The baseline of each family of layers.
+BASELINES = {"lstm": LSTM_BASELINE, "simple_rnn": RNN_BASELINE, "gru": GRU_BASELINE}
 
 
 @dataclass
@@ -35,7 +39,7 @@ class Config:
     """
 
     name: str
-    family: str  # "lstm" or "simple_rnn"
+    family: str  # a key of BASELINES: "lstm", "simple_rnn" or "gru"
     make: Callable[[int], Any]
     xla: bool = False
     eager: bool = False

@@ -1,8 +1,8 @@
 r"""The workload matrix of ``lstmkit bench``: lstmkit's layers against Keras' on what users run.
 
-Each row is one workload, run twice, with ``keras.layers.LSTM`` (or ``SimpleRNN``) and with
-``lstmkit.LSTM`` (or ``SimpleRNN``) holding the same weights (``get_weights`` of the Keras
-network, ``set_weights`` into lstmkit's). Before anything is timed, the two results are
+Each row is one workload, run twice, with ``keras.layers.LSTM`` (or ``GRU``, ``SimpleRNN``) and
+with ``lstmkit.LSTM`` (or ``GRU``, ``SimpleRNN``) holding the same weights (``get_weights`` of
+the Keras network, ``set_weights`` into lstmkit's). Before anything is timed, the two results are
 compared: outputs and gradients (or, for the ``fit`` rows, the losses of every epoch) must agree
 to :data:`TOLERANCE` times the largest Keras value (at least 1).
 
@@ -22,8 +22,11 @@ Rows, at the reference shape unless said (``--quick`` shrinks them all):
   the first warm, fresh models or not;
 - **h** batch 1 and batch 256;
 - **i** the layers built with ``dtype="mixed_float16"`` (float16 compute, float32 weights);
-- SimpleRNN rows for a, b and h, and ``torch.nn.LSTM`` as a peer at the reference shape when
-  PyTorch is installed (``pip install torch``, lstmkit's ``torch`` extra; skipped otherwise).
+- GRU rows (``-gru``) and SimpleRNN rows (``-rnn``) for a, b and h;
+- **torch** and **torch-gru**: ``torch.nn.LSTM`` and ``torch.nn.GRU`` as peers at the reference
+  shape (:mod:`lstmkit.workloads_torch`), against Keras and against lstmkit's row a (a-gru),
+  when PyTorch is installed (``pip install torch``, lstmkit's ``torch`` extra; skipped
+  otherwise).
 
 Layer rows time the forward pass (``net(x, training=False)``) and the training step (gradients of
 :math:`\sum y \odot w` with respect to the weights), each in a ``tf.function``, all rows and the
@@ -49,6 +52,7 @@ from typing import Any
 import numpy as np
 
 from lstmkit.timing import (
+    GRU_BASELINE,
     LSTM_BASELINE,
     RNN_BASELINE,
     Config,
@@ -61,8 +65,10 @@ from lstmkit.timing import (
     summary,
     sync,
 )
+from lstmkit.workloads_torch import TORCH_PEERS, load_torch, torch_functions
 
-__all__ = ["FLOOR", "HOLES", "TARGET", "TOLERANCE", "Row", "make_mask", "matrix", "rows"]
+__all__ = ["FLOOR", "HOLES", "TARGET", "TOLERANCE", "Row", "make_mask", "matrix", "rows",
+           "select"]
 
 #: Speed-up over Keras every row must reach; row a's training step must reach 1.5.
 TARGET = 1.25
@@ -73,9 +79,13 @@ FLOOR = 1.0
 TOLERANCE = {"float32": 1e-5, "mixed_float16": 1e-2}
 #: Fraction of the steps a mask with holes sets to False.
 HOLES = 0.2
-TORCH_BASELINE = "torch.nn.LSTM"
+TORCH_BASELINE = TORCH_PEERS["lstm"]
 LAYERS = {"lstm": (LSTM_BASELINE, "lstmkit.LSTM"),
-          "simple_rnn": (RNN_BASELINE, "lstmkit.SimpleRNN")}
+          "simple_rnn": (RNN_BASELINE, "lstmkit.SimpleRNN"),
+          "gru": (GRU_BASELINE, "lstmkit.GRU")}
+#: What a family's row keys end with ("a", "a-rnn", "a-gru", ...); row a of a family is its
+#: reference shape, the row its PyTorch peer is compared with.
+SUFFIX = {"lstm": "", "simple_rnn": "-rnn", "gru": "-gru"}
 #: Sizes that do not derive from the reference shape, full and under ``--quick``.
 SIZES = {
     False: {"batches": (1, 256), "fit_batches": 16, "vocab": 1000, "cold_batches": 20,
@@ -90,12 +100,17 @@ class Row:
 
     key: str
     description: str
-    family: str = "lstm"  # "lstm" or "simple_rnn"
+    family: str = "lstm"  # a key of LAYERS: "lstm", "simple_rnn" or "gru"
     kind: str = "layer"  # "layer", "fit" (warm epoch), "cold_fit" or "peer" (PyTorch)
     batch: int | None = None  # None: the reference batch
     mask: str | None = None  # None, "padded" or "holes"
     net: str = "single"  # "single", "stacked" or "bidirectional"
     dtype: str = "float32"
+
+    def names(self) -> tuple[str, ...]:
+        """The layers the row runs or compares: Keras', lstmkit's, and the PyTorch peer's."""
+        peer = (TORCH_PEERS[self.family],) if self.kind == "peer" else ()
+        return (*LAYERS[self.family], *peer)
 
     def targets(self) -> dict[str, float]:
         """The speed-up each timed mode must reach (none for the PyTorch peer)."""
@@ -123,9 +138,24 @@ def rows(quick: bool = False) -> list[Row]:
         Row("i", 'dtype="mixed_float16"', dtype="mixed_float16"),
         Row("torch", f"{TORCH_BASELINE} peer at the reference shape (vs Keras)", kind="peer"),
     ]
-    rnn = [Row(f"{r.key}-rnn", r.description, family="simple_rnn", batch=r.batch, mask=r.mask)
-           for r in lstm if r.key in ("a", "b", f"h{small}", f"h{large}")]
-    return lstm + rnn
+    others = [Row(f"{r.key}{SUFFIX[family]}", r.description, family=family, batch=r.batch,
+                  mask=r.mask)
+              for family in ("simple_rnn", "gru")
+              for r in lstm if r.key in ("a", "b", f"h{small}", f"h{large}")]
+    gru_peer = Row("torch-gru", f"{TORCH_PEERS['gru']} peer at the reference shape (vs Keras)",
+                   family="gru", kind="peer")
+    return lstm + others + [gru_peer]
+
+
+def select(every: list[Row], only: list[str] | None) -> list[Row]:
+    """The rows of ``every`` that run a layer whose name (:meth:`Row.names`) contains one of the
+    substrings ``only`` (all rows when ``only`` is None), and the reference row (a) of the family
+    of each chosen PyTorch peer, which it is compared with."""
+    if only is None:
+        return every
+    chosen = {r.key for r in every if any(s in n for s in only for n in r.names())}
+    chosen |= {_reference_key(r) for r in every if r.key in chosen and r.kind == "peer"}
+    return [r for r in every if r.key in chosen]
 
 
 # -- inputs --------------------------------------------------------------------------------------
@@ -168,9 +198,8 @@ def _classes(family: str) -> dict[str, type]:
     import lstmkit
 
     baseline, ours = LAYERS[family]
-    if family == "lstm":
-        return {baseline: keras.layers.LSTM, ours: lstmkit.LSTM}
-    return {baseline: keras.layers.SimpleRNN, ours: lstmkit.SimpleRNN}
+    layer = {"lstm": "LSTM", "simple_rnn": "SimpleRNN", "gru": "GRU"}[family]
+    return {baseline: getattr(keras.layers, layer), ours: getattr(lstmkit, layer)}
 
 
 def _network(row: Row, cls: type, units: int) -> Any:
@@ -317,57 +346,27 @@ def _layer_row(row: Row, shape: dict[str, int], warmup: int, seed: int) -> _Prep
 
 
 def _torch_row(row: Row, reference: _Prepared) -> _Prepared:
-    """``torch.nn.LSTM`` with the Keras layer's weights on the reference row's input; its
-    runner has ``error`` set to a skip note when PyTorch is not installed."""
-    prepared = _Prepared(row, reference.shape, _runners(row, [TORCH_BASELINE]), {})
-    runner = prepared.runners[TORCH_BASELINE]
-    # PyTorch's OpenMP threads busy-wait after each call by default, taking the cores from
-    # TensorFlow's next call, and TensorFlow's from PyTorch's (measured on 2 cores: Keras 1.7x,
-    # PyTorch 4-40x slower, interleaved). Idle threads sleep instead (read when torch loads).
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    try:
-        import torch
-    except ImportError:
+    """The PyTorch peer of ``row.family`` (:mod:`lstmkit.workloads_torch`) with the Keras
+    layer's weights on the family's reference row's input; its runner has ``error`` set to a
+    skip note when PyTorch is not installed."""
+    name = TORCH_PEERS[row.family]
+    prepared = _Prepared(row, reference.shape, _runners(row, [name]), {})
+    runner = prepared.runners[name]
+    torch = load_torch()
+    if torch is None:
         runner.error = "skipped: torch is not installed (pip install torch)"
         return prepared
     x, w, weights = reference.inputs
     if weights is None:
-        runner.error = f"{LSTM_BASELINE} failed at the reference shape: nothing to compare with"
+        runner.error = (f"{LAYERS[row.family][0]} failed at the reference shape: nothing to "
+                        "compare with")
         return prepared
     try:
-        runner.forward, runner.train = _torch_functions(torch, x, w, weights)
-        forward, grads = runner.forward(), runner.train()
-        prepared.results[TORCH_BASELINE] = {"output": forward, "grads": grads}
+        runner.forward, runner.train = torch_functions(torch, row.family, x, w, weights)
+        prepared.results[name] = {"output": runner.forward(), "grads": runner.train()}
     except Exception as err:
         runner.error = first_line(err)
     return prepared
-
-
-def _torch_functions(torch: Any, x: Any, w: Any, weights: list) -> tuple[Callable, Callable]:
-    """Forward (under ``no_grad``) and training step of ``nn.LSTM(batch_first=True)`` holding
-    Keras' weights (:func:`lstmkit.weights.lstm_to_pytorch`); both return NumPy arrays, the
-    gradients in Keras' layout (kernel, recurrent kernel, bias)."""
-    from lstmkit.weights import lstm_to_pytorch
-
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    features, units = weights[0].shape[0], weights[1].shape[0]
-    lstm = torch.nn.LSTM(features, units, batch_first=True).to(device)
-    lstm.load_state_dict({k: torch.from_numpy(v) for k, v in lstm_to_pytorch(weights).items()})
-    tx = torch.from_numpy(np.array(x)).to(device)  # np.array: a writable copy
-    tw = torch.from_numpy(np.array(w)).to(device)
-    params = [lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0]
-
-    def forward() -> np.ndarray:
-        with torch.no_grad():
-            return lstm(tx)[0][:, -1].cpu().numpy()
-
-    def train() -> list[np.ndarray]:
-        lstm.zero_grad(set_to_none=True)
-        (lstm(tx)[0][:, -1] * tw).sum().backward()
-        kernel, recurrent, bias = (p.grad.cpu().numpy() for p in params)
-        return [kernel.T, recurrent.T, bias]
-
-    return forward, train
 
 
 # -- fit rows ------------------------------------------------------------------------------------
@@ -502,11 +501,12 @@ def matrix(settings: dict[str, Any]) -> dict[str, Any]:
     """Build, check and time every row; the ``"workloads"`` part of ``bench.json``.
 
     Reads ``shape`` (the reference), ``rounds`` (layer rows), ``fit_rounds``, ``cold_rounds``,
-    ``warmup``, ``seed`` and ``quick`` from ``settings``.
+    ``warmup``, ``seed``, ``quick`` and ``only`` (substrings of layer names: :func:`select`;
+    optional) from ``settings``.
     """
     quick, seed, shape = settings["quick"], settings["seed"], settings["shape"]
     sizes = SIZES[quick]
-    every = rows(quick)
+    every = select(rows(quick), settings.get("only"))
     layer_rows = [r for r in every if r.kind == "layer"]
     prepared: dict[str, _Prepared] = {}
     bar = progress(len(layer_rows), "workloads: build and check")
@@ -518,7 +518,7 @@ def matrix(settings: dict[str, Any]) -> dict[str, Any]:
         bar.close()
     for row in every:
         if row.kind == "peer":
-            prepared[row.key] = _torch_row(row, prepared["a"])
+            prepared[row.key] = _torch_row(row, prepared[_reference_key(row)])
     measure([r for p in prepared.values() for r in p.runners.values()], settings["rounds"], 0,
              None, "workloads: layers")
     for row in every:
@@ -533,15 +533,22 @@ def matrix(settings: dict[str, Any]) -> dict[str, Any]:
                    "cold_fit": settings["cold_rounds"]},
         "targets": {"every_row": TARGET, "a_train": TARGET_REFERENCE_TRAIN, "floor": FLOOR},
         "tolerance": TOLERANCE,
-        "rows": {row.key: _entry(prepared[row.key], prepared["a"]) for row in every},
+        "rows": {row.key: _entry(prepared[row.key], prepared.get(_reference_key(row)))
+                 for row in every},
     }
 
 
-def _entry(prepared: _Prepared, reference_row: _Prepared) -> dict[str, Any]:
-    """One row of the JSON: what ran, its parity check, times, ratios and the verdict."""
+def _reference_key(row: Row) -> str:
+    """The key of row a of ``row``'s family (its reference shape)."""
+    return f"a{SUFFIX[row.family]}"
+
+
+def _entry(prepared: _Prepared, reference_row: _Prepared | None) -> dict[str, Any]:
+    """One row of the JSON: what ran, its parity check, times, ratios and the verdict
+    (``reference_row``: the family's row a, which a PyTorch peer is compared with)."""
     row = prepared.row
-    if row.kind == "peer":  # compared with row a's Keras layer, timed in the same rounds
-        base_name, source = LSTM_BASELINE, reference_row
+    if row.kind == "peer":  # compared with the family's row a, timed in the same rounds
+        base_name, source = LAYERS[row.family][0], reference_row
     else:
         base_name, source = LAYERS[row.family][0], prepared
     base = source.runners[base_name]
@@ -566,8 +573,8 @@ def _entry(prepared: _Prepared, reference_row: _Prepared) -> dict[str, Any]:
     entry["times"] = {n: {m: {**summary(r.times[m]), "each_s": r.times[m]} for m in modes}
                       for n, r in ((base_name, base), (name, ours))}
     entry["ratios"] = {m: speedup(base.times[m], ours.times[m]) for m in modes}
-    if row.kind == "peer":  # t_peer / t_lstmkit.LSTM: > 1 is lstmkit faster than the peer
-        ours_a = reference_row.runners[LAYERS["lstm"][1]]
+    if row.kind == "peer":  # t_peer / t_lstmkit: > 1 is lstmkit faster than the peer
+        ours_a = reference_row.runners[LAYERS[row.family][1]]
         entry["lstmkit_vs_peer"] = None if ours_a.error else {
             m: speedup(ours.times[m], ours_a.times[m]) for m in modes}
     if entry["targets"]:

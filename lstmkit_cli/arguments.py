@@ -142,8 +142,9 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--matmul-size", type=positive_int, default=None,
                         help="n of the (n, n) @ (n, n) product (default 2048)")
     parser.add_argument("--only", type=name_list, default=None,
-                        help="comma-separated substrings: time only the configurations whose name "
-                             "contains one (the baselines are always kept)")
+                        help="comma-separated substrings: time only the configurations and the "
+                             "matrix rows that run a layer whose name contains one (with the "
+                             "baselines they are compared with)")
     matrix = parser.add_argument_group("workload matrix (lstmkit.workloads)")
     which = matrix.add_mutually_exclusive_group()
     which.add_argument("--workloads", action="store_true",

@@ -10,8 +10,9 @@ PACKAGE = Path(__file__).resolve().parents[1] / "lstmkit"
 CORE = ["cells", "gru_cell", "layers", "gru", "loop", "fused", "fused_lstm", "fused_rnn",
         "fused_gru", "recurrence", "chunks", "derivatives", "internals", "cudnn", "params",
         "weights", "models", "data", "text", "validation"]
-EDGE = {f"lstmkit.{name}" for name in ("bench", "bench_report", "timing", "workloads", "report",
-                                        "report_html", "provenance", "cli", "exercises")}
+EDGE = {f"lstmkit.{name}" for name in ("bench", "bench_report", "timing", "workloads",
+                                        "workloads_torch", "report", "report_html", "provenance",
+                                        "cli", "exercises")}
 EDGE.add("lstmkit_cli")
 
 

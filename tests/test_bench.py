@@ -80,9 +80,20 @@ def test_every_configuration_of_the_issue_is_there(quick):
         "keras.layers.SimpleRNN",
         "lstmkit.LSTM + XLA",
         "keras.layers.LSTM + XLA",
+        "RNN(lstmkit.GRUCell)",
+        "lstmkit.GRU",
+        "RNN(keras.layers.GRUCell)",
+        "keras.layers.GRU",
+        "lstmkit.GRU + XLA",
+        "keras.layers.GRU + XLA",
     }
     assert expected <= names
     assert not any(e["eager"] and e["xla"] for e in _entries(report).values())
+    entries = _entries(report)
+    assert {n for n, e in entries.items() if e["baseline"]} == {
+        "keras.layers.LSTM", "keras.layers.SimpleRNN", "keras.layers.GRU"}
+    assert {n for n, e in entries.items() if e["family"] == "gru" and not e["xla"]} == {
+        "RNN(lstmkit.GRUCell)", "lstmkit.GRU", "RNN(keras.layers.GRUCell)", "keras.layers.GRU"}
     if not report["machine"]["gpus"]:
         assert not any("use_cudnn=False" in n for n in names)
 
@@ -105,6 +116,7 @@ def test_times_and_derived_numbers(quick):
     flops = report["reference"]["flops_forward"]
     assert flops["lstm"] == bench.recurrent_flops(4, **bench.QUICK)
     assert flops["simple_rnn"] == bench.recurrent_flops(1, **bench.QUICK)
+    assert flops["gru"] == bench.recurrent_flops(3, **bench.QUICK)
     matmul_gflops = report["reference"]["matmul"]["gflops"]
     for name, entry in _entries(report).items():
         assert entry["error"] is None, (name, entry["error"])
@@ -126,7 +138,7 @@ def test_times_and_derived_numbers(quick):
 def test_sweeps(swept):
     _, report, _ = swept
     settings = report["settings"]
-    swept_names = {"lstmkit.SimpleRNN", "keras.layers.SimpleRNN", "keras.layers.LSTM"}
+    swept_names = {"lstmkit.SimpleRNN", "keras.layers.SimpleRNN"}
     for axis in ("steps", "batch"):
         sweep = report["sweeps"][axis]
         assert sweep["values"] == settings[f"sweep_{axis}"]
@@ -158,10 +170,10 @@ def test_console_output_and_only(swept):
     _, report, text = swept
     if not tf.config.list_physical_devices("GPU"):
         assert "No GPU visible" in text
-    assert "lstmkit.SimpleRNN" in text and "keras.layers.LSTM" in text and "Wrote" in text
-    # --only keeps the matching configurations and the two baselines
+    assert "lstmkit.SimpleRNN" in text and "keras.layers.SimpleRNN" in text and "Wrote" in text
+    # --only keeps the matching configurations and the baseline of their family
     assert {e["name"] for e in report["reference"]["configs"]} == {
-        "lstmkit.SimpleRNN", "keras.layers.LSTM", "keras.layers.SimpleRNN"}
+        "lstmkit.SimpleRNN", "keras.layers.SimpleRNN"}
     assert report["settings"]["xla"] is False
 
 
@@ -205,6 +217,7 @@ def test_linear_fit_and_flops():
     assert bench.linear_fit([1, 2], [3.0, 3.0])["r2"] == 1.0
     # reference shape: 2 * 100 * 64 * 4 * 128 * (32 + 128)
     assert bench.recurrent_flops(4, **bench.REFERENCE) == 1_048_576_000
+    assert bench.recurrent_flops(bench.GATES["gru"], **bench.REFERENCE) == 786_432_000
     assert bench.matmul_flops(2048) == 2 * 2048**3
 
 
@@ -219,9 +232,15 @@ def test_cudnn_speedups():
         entry("keras.layers.LSTM(use_cudnn=False)", 8.0, 12.0),
         entry("lstmkit.LSTM", 1.0, 4.0),
         entry("lstmkit.LSTM(use_cudnn=False)", 5.0, 8.0, error="failed"),
+        entry("keras.layers.GRU", 2.0, 4.0),
+        entry("keras.layers.GRU(use_cudnn=False)", 6.0, 10.0),
+        entry("lstmkit.GRU", 1.0, 2.0),
+        entry("lstmkit.GRU(use_cudnn=False)", 3.0, 7.0),
     ]
     assert bench.cudnn_speedups(entries) == {
-        "keras.layers.LSTM": {"forward": 8.0, "train": 6.0}}
+        "keras.layers.LSTM": {"forward": 8.0, "train": 6.0},
+        "keras.layers.GRU": {"forward": 3.0, "train": 2.5},
+        "lstmkit.GRU": {"forward": 3.0, "train": 3.5}}
     assert bench.cudnn_speedups(entries[:1]) == {}
 
 
@@ -236,3 +255,35 @@ def test_bad_arguments():
     settings = bench._settings(args)
     assert settings["sweep_steps"] == [25, 50] and settings["shape"]["batch"] == 8
     assert settings["shape"]["steps"] == bench.REFERENCE["steps"]
+
+
+def test_configurations_of_each_family():
+    """One baseline a family; the use_cudnn=False pairs of the LSTM and the GRU on a GPU only."""
+    cpu = bench._configs(gpu=False, xla=False)
+    gpu = bench._configs(gpu=True, xla=False)
+    for configs in (cpu, gpu):
+        baselines = [c for c in configs if c.name == bench.BASELINES[c.family]]
+        assert sorted(c.family for c in baselines) == ["gru", "lstm", "simple_rnn"]
+        assert {c.family for c in configs} == set(bench.GATES)
+    pairs = {f"{layer}(use_cudnn=False)" for layer in (
+        "keras.layers.LSTM", "lstmkit.LSTM", "keras.layers.GRU", "lstmkit.GRU")}
+    assert pairs <= {c.name for c in gpu} and not pairs & {c.name for c in cpu}
+    xla = bench._configs(gpu=False, xla=True)
+    assert {"lstmkit.GRU + XLA", "keras.layers.GRU + XLA"} <= {c.name for c in xla}
+
+
+def test_only_chooses_configurations_and_their_baselines(capsys):
+    configs = bench._configs(gpu=False, xla=False)
+    settings = {"only": ["GRU"], "workloads": "skip", "quick": True}
+    assert [c.name for c in bench._chosen(configs, settings)] == [
+        "RNN(lstmkit.GRUCell)", "lstmkit.GRU", "RNN(keras.layers.GRUCell)", "keras.layers.GRU"]
+    settings["only"] = ["lstmkit.GRU", "SimpleRNN"]  # substrings: the cells' names match too
+    assert {c.name for c in bench._chosen(configs, settings)} == {
+        "lstmkit.GRU", "RNN(lstmkit.GRUCell)", "keras.layers.GRU", "lstmkit.SimpleRNN",
+        "RNN(keras.layers.SimpleRNNCell)", "keras.layers.SimpleRNN"}
+    # a name of the workload matrix only (its PyTorch peers) counts when the matrix runs
+    settings["only"] = ["torch.nn.GRU"]
+    assert bench._chosen(configs, {**settings, "workloads": "also"}) == []
+    assert bench._chosen(configs, settings) is None
+    assert capsys.readouterr().err.startswith(
+        "lstmkit bench: error: argument --only: 'torch.nn.GRU' matches no configuration")

@@ -1,8 +1,9 @@
 """``lstmkit bench --workloads``: the workload matrix's JSON and table, that every row computes
-Keras' function, that the mask rows mask, and that the PyTorch row degrades without PyTorch.
+Keras' function, that the mask rows mask, and that the PyTorch rows degrade without PyTorch.
 
-One ``--quick`` run (tiny shapes, few rounds) is shared by the tests. No timing is asserted,
-only that times were taken and ratios reported.
+One ``--quick`` run (tiny shapes, few rounds) is shared by the tests marked slow. No timing is
+asserted, only that times were taken and ratios reported. The rows' selection (``--only``) and
+the parity check are tested without running the matrix.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ import pytest
 
 from lstmkit import bench, bench_report, workloads
 from lstmkit.cli import main
-from lstmkit.timing import Config, Runner
+from lstmkit.timing import Config, Runner, speedup
 
-pytestmark = pytest.mark.slow  # runs the bench's workload matrix
-
-MASKED = ("b", "c", "d", "b-rnn")
+MASKED = ("b", "c", "d", "b-rnn", "b-gru")
+FAMILIES = {"": "lstm", "-rnn": "simple_rnn", "-gru": "gru"}
+BASELINES = {"lstm": "keras.layers.LSTM", "simple_rnn": "keras.layers.SimpleRNN",
+             "gru": "keras.layers.GRU"}
+PEERS = {"torch": "lstm", "torch-gru": "gru"}
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +46,7 @@ def _ran(report):
     return {key: e for key, e in _rows(report).items() if not e["skipped"]}
 
 
+@pytest.mark.slow  # runs the bench's workload matrix
 def test_only_the_matrix_ran(matrix):
     out, report, _ = matrix
     assert report["settings"]["workloads"] == "only"
@@ -52,26 +56,34 @@ def test_only_the_matrix_ran(matrix):
     assert report["workloads"]["shape"] == bench.QUICK
 
 
+@pytest.mark.slow  # runs the bench's workload matrix
 def test_every_row_of_the_issue(matrix):
     _, report, _ = matrix
     small, large = workloads.SIZES[True]["batches"]
     lstm = {"a", "b", "c", "d", "e", "f", "g", f"h{small}", f"h{large}", "i", "torch"}
-    rnn = {"a-rnn", "b-rnn", f"h{small}-rnn", f"h{large}-rnn"}
+    each = ("a", "b", f"h{small}", f"h{large}")
+    rnn = {f"{k}-rnn" for k in each}
+    gru = {f"{k}-gru" for k in each} | {"torch-gru"}
     rows = _rows(report)
-    assert set(rows) == lstm | rnn == {r.key for r in workloads.rows(quick=True)}
+    assert set(rows) == lstm | rnn | gru == {r.key for r in workloads.rows(quick=True)}
     for key, entry in rows.items():
         assert entry["key"] == key and entry["description"]
-        assert entry["family"] == ("simple_rnn" if key in rnn else "lstm")
-        expected = {"lstm": "keras.layers.LSTM", "simple_rnn": "keras.layers.SimpleRNN"}
-        assert entry["baseline"] == expected[entry["family"]]
-    assert rows[f"h{small}"]["shape"]["batch"] == small
-    assert rows[f"h{large}-rnn"]["shape"]["batch"] == large
+        family = "gru" if key in gru else "simple_rnn" if key in rnn else "lstm"
+        assert entry["family"] == family
+        assert entry["baseline"] == BASELINES[family]
+    for suffix in ("", "-rnn", "-gru"):
+        assert rows[f"h{small}{suffix}"]["shape"]["batch"] == small
+        assert rows[f"h{large}{suffix}"]["shape"]["batch"] == large
+    assert rows["a-gru"]["implementation"] == "lstmkit.GRU"
+    assert rows["torch-gru"]["implementation"] == "torch.nn.GRU"
     assert rows["i"]["dtype"] == "mixed_float16"
     assert (rows["e"]["net"], rows["f"]["net"]) == ("stacked", "bidirectional")
     assert (rows["d"]["kind"], rows["g"]["kind"], rows["torch"]["kind"]) == (
         "fit", "cold_fit", "peer")
+    assert rows["torch-gru"]["kind"] == "peer"
 
 
+@pytest.mark.slow  # runs the bench's workload matrix
 def test_every_row_computes_the_keras_function(matrix):
     """Same weights, same inputs: outputs and gradients (losses for fit rows) equal Keras'."""
     _, report, _ = matrix
@@ -88,6 +100,7 @@ def test_every_row_computes_the_keras_function(matrix):
         assert parity["ok"] is True, key
 
 
+@pytest.mark.slow  # runs the bench's workload matrix
 def test_times_and_ratios(matrix):
     _, report, _ = matrix
     rounds = report["workloads"]["rounds"]
@@ -105,18 +118,19 @@ def test_times_and_ratios(matrix):
                 assert times[mode]["rounds"] == expected and times[mode]["min_s"] > 0, key
 
 
+@pytest.mark.slow  # runs the bench's workload matrix
 def test_mask_rows_have_masked_steps(matrix):
     _, report, _ = matrix
     rows = _rows(report)
     for key in MASKED:
         assert rows[key]["mask"]["masked_fraction"] > 0, key
-    for key in ("b", "b-rnn", "d"):  # right padding: at least half of every row is kept
+    for key in ("b", "b-rnn", "b-gru", "d"):  # right padding: at least half of every row is kept
         assert rows[key]["mask"]["fully_masked_rows"] == 0
         assert rows[key]["mask"]["masked_fraction"] <= 0.5
     holes = rows["c"]["mask"]
     assert holes["fully_masked_rows"] >= 1
     assert holes["rows_with_masked_steps"] > holes["fully_masked_rows"]  # holes in kept rows
-    assert rows["a"]["mask"] is None
+    assert rows["a"]["mask"] is None and rows["a-gru"]["mask"] is None
 
 
 def test_make_mask():
@@ -131,6 +145,7 @@ def test_make_mask():
     assert inner.any()
 
 
+@pytest.mark.slow  # runs the bench's workload matrix
 def test_cold_fit_row(matrix):
     _, report, _ = matrix
     entry = _rows(report)["g"]
@@ -140,6 +155,7 @@ def test_cold_fit_row(matrix):
     assert entry["shape"]["batch"] == sizes["cold_batch"]
 
 
+@pytest.mark.slow  # runs the bench's workload matrix
 def test_targets_and_verdicts(matrix):
     _, report, _ = matrix
     for key, entry in _rows(report).items():
@@ -155,13 +171,21 @@ def test_targets_and_verdicts(matrix):
         assert entry["below_floor"] == any(v < 1.0 for v in speed.values())
 
 
+@pytest.mark.slow  # runs the bench's workload matrix
 def test_console_table(matrix):
     _, report, text = matrix
     for key in _rows(report):
         assert f"\n{key} " in text
     assert "rows meet their target" in text and "Wrote" in text
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return
+    peer = next(line for line in text.splitlines() if line.startswith("torch-gru "))
+    assert "lstmkit.GRU" in peer and "its speed" in peer
 
 
+@pytest.mark.slow  # runs the bench's workload matrix
 def test_table_marks_rows_missing_the_target(matrix):
     _, report, _ = matrix
     marked = copy.deepcopy(report["workloads"])
@@ -177,16 +201,20 @@ def test_table_marks_rows_missing_the_target(matrix):
     assert lines["e"].endswith("ok")
 
 
-def test_torch_row_is_skipped_without_torch(monkeypatch):
+@pytest.mark.parametrize("key", sorted(PEERS))
+def test_torch_row_is_skipped_without_torch(monkeypatch, key):
     monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` raises ImportError
-    row = next(r for r in workloads.rows(quick=True) if r.kind == "peer")
-    keras_runner = Runner(Config(bench.LSTM_BASELINE, "lstm", lambda u: None), print, print)
-    reference = workloads._Prepared(workloads.rows(quick=True)[0], dict(bench.QUICK),
-                                    {bench.LSTM_BASELINE: keras_runner}, {})
+    every = {r.key: r for r in workloads.rows(quick=True)}
+    row = every[key]
+    baseline = BASELINES[PEERS[key]]
+    keras_runner = Runner(Config(baseline, row.family, lambda u: None), print, print)
+    reference = workloads._Prepared(every[workloads._reference_key(row)], dict(bench.QUICK),
+                                    {baseline: keras_runner}, {})
     entry = workloads._entry(workloads._torch_row(row, reference), reference)
     assert "torch is not installed" in entry["skipped"]
     assert entry["error"] is None and entry["ratios"] == {} and entry["parity"] is None
-    table = bench_report.workloads_table({**_empty_matrix(), "rows": {"torch": entry}})
+    assert entry["baseline"] == baseline
+    table = bench_report.workloads_table({**_empty_matrix(), "rows": {key: entry}})
     assert "skipped: torch is not installed" in table
 
 
@@ -195,9 +223,12 @@ def _empty_matrix():
             "tolerance": workloads.TOLERANCE, "rows": {}}
 
 
-def test_torch_row_matches_keras_when_torch_is_installed(matrix):
+@pytest.mark.slow  # runs the bench's workload matrix
+@pytest.mark.parametrize("key", sorted(PEERS))
+def test_torch_row_matches_keras_when_torch_is_installed(matrix, key):
     _, report, _ = matrix
-    entry = _rows(report)["torch"]
+    rows = _rows(report)
+    entry = rows[key]
     try:
         import torch  # noqa: F401
     except ImportError:
@@ -205,7 +236,59 @@ def test_torch_row_matches_keras_when_torch_is_installed(matrix):
         return
     assert entry["skipped"] is None and entry["parity"]["ok"]
     assert entry["parity"]["output_max_abs_diff"] <= 1e-5
-    assert set(entry["lstmkit_vs_peer"]) == {"forward", "train"}
+    assert entry["parity"]["grads_max_abs_diff"] <= 1e-5 * max(1, entry["parity"]["grads_scale"])
+    assert entry["baseline"] == BASELINES[PEERS[key]]
+    # the peer against lstmkit's layer of its own family, row a of that family (a, a-gru)
+    reference = rows[f"a{'-gru' if PEERS[key] == 'gru' else ''}"]
+    ours = reference["times"][reference["implementation"]]
+    peer = entry["times"][entry["implementation"]]
+    assert entry["lstmkit_vs_peer"] == {
+        m: speedup(peer[m]["each_s"], ours[m]["each_s"]) for m in ("forward", "train")}
+    # and with Keras' layer timed in that row
+    assert entry["times"][entry["baseline"]] == reference["times"][entry["baseline"]]
+
+
+def test_rows_of_every_family():
+    """Row a, b and both batch rows for each family, and a PyTorch peer for the LSTM and GRU."""
+    small, large = workloads.SIZES[False]["batches"]
+    every = {r.key: r for r in workloads.rows()}
+    for suffix, family in FAMILIES.items():
+        for key in ("a", "b", f"h{small}", f"h{large}"):
+            row = every[key + suffix]
+            assert (row.family, row.kind, row.net, row.dtype) == (
+                family, "layer", "single", "float32")
+        assert every["b" + suffix].mask == "padded" and every["a" + suffix].mask is None
+        assert every[f"h{large}" + suffix].batch == large
+    for key, family in PEERS.items():
+        assert (every[key].family, every[key].kind) == (family, "peer")
+        assert workloads._reference_key(every[key]) == "a" + {"lstm": "", "gru": "-gru"}[family]
+    assert every["a-gru"].targets() == {"forward": 1.25, "train": 1.25}
+    assert every["torch-gru"].names() == ("keras.layers.GRU", "lstmkit.GRU", "torch.nn.GRU")
+
+
+def test_select_rows_by_layer_name():
+    every = workloads.rows(quick=True)
+    assert workloads.select(every, None) == every
+    gru = [r.key for r in workloads.select(every, ["GRU"])]
+    assert gru == ["a-gru", "b-gru", "h1-gru", "h8-gru", "torch-gru"]
+    simple = {r.key for r in workloads.select(every, ["lstmkit.SimpleRNN"])}
+    assert simple == {"a-rnn", "b-rnn", "h1-rnn", "h8-rnn"}
+    # a peer alone brings the row it is compared with
+    assert [r.key for r in workloads.select(every, ["torch.nn.GRU"])] == ["a-gru", "torch-gru"]
+    assert [r.key for r in workloads.select(every, ["torch"])] == [
+        "a", "torch", "a-gru", "torch-gru"]
+    assert workloads.select(every, ["nosuch"]) == []
+
+
+def test_parity_fails_beyond_the_tolerance():
+    reference = {"output": np.array([2.0, -3.0]), "grads": [np.array([[0.5]]), np.zeros(2)]}
+    close = {"output": reference["output"] + 2e-5, "grads": reference["grads"]}
+    check = workloads._parity(reference, close, 1e-5)  # 2e-5 <= 1e-5 * 3 (the largest value)
+    assert check["ok"] and check["output_max_abs_diff"] == pytest.approx(2e-5)
+    assert check["output_scale"] == 3.0 and check["grads_scale"] == 0.5
+    wrong = {"output": reference["output"], "grads": [np.array([[0.5 + 2e-5]]), np.zeros(2)]}
+    check = workloads._parity(reference, wrong, 1e-5)  # the scale is at least 1
+    assert not check["ok"] and check["grads_max_abs_diff"] == pytest.approx(2e-5)
 
 
 @pytest.mark.parametrize(
