@@ -13,7 +13,8 @@ CONSTRAINTS=${CONSTRAINTS-ci/constraints.txt}
 if [ -f "$STAMP" ] && [ "$STAMP" -nt pyproject.toml ] && [ "$STAMP" -nt ci/constraints.txt ] \
     && [ "$STAMP" -nt ci/course_kernel/ipython_kernel_config.py ] \
     && [ "$STAMP" -nt ci/course_kernel/pyproject.toml ] \
-    && "$VENV/bin/python" -c "import lstmkit" 2>/dev/null; then
+    && "$VENV/bin/python" -c "import importlib.util as u, sys; sys.exit(not u.find_spec('lstmkit'))" \
+        2>/dev/null; then
     exit 0
 fi
 

@@ -68,6 +68,7 @@ def test_backward_pass_equals_finite_differences(return_sequences, masked):
         np.testing.assert_allclose(t, n, atol=1e-6, rtol=1e-5)
 
 
+@pytest.mark.slow  # the fast tier runs chunks too: every eager call does (chunks.applies)
 def test_forward_and_backward_over_chunks_equal_one_loop():
     """Eagerly the loops run over chunks of 16 steps (lstmkit.chunks); 40 steps cross two chunk
     boundaries, with padding in front. In a tf.function with a fixed length: one loop."""

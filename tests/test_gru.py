@@ -203,7 +203,8 @@ def test_which_loop_runs(monkeypatch, options, fused):
     assert not lstmkit.GRU(UNITS, recurrent_dropout=0.5).fast_path_applies(training=True)
 
 
-@pytest.mark.parametrize("compiled", [pytest.param(False, marks=pytest.mark.slow), True])
+@pytest.mark.slow
+@pytest.mark.parametrize("compiled", [False, True])
 def test_gradient_of_a_gradient_is_keras(compiled):
     """A gradient penalty (nested tapes), eagerly and in a tf.function, agrees with Keras'."""
     x = tf.constant(inputs())
