@@ -10,6 +10,14 @@ with masked steps up to a multiple of :data:`CHUNK`; a masked step keeps the sta
 padding changes nothing, and the values it produces are cut off again. The cost is up to
 ``CHUNK - 1`` extra steps and one compiled call per chunk.
 
+The functions that drive the chunks are cheap to run but not to trace: a ``fit`` traces its
+training step twice, and a layer on a CPU runs one loop per batch shard, so the same loops would
+be traced four times, each with its own copy in the graph. :func:`traced_once` makes them one
+graph function, traced once per signature and called from every graph, and
+:func:`compiled` traces without AutoGraph (the loops are explicit ``tf.while_loop`` calls):
+together they halve the tracing of a first ``fit`` step over batches of changing length (its
+XLA compilations remain: README, row g of the workload matrix).
+
 :func:`applies` says when: when the number of steps is not known while the graph is traced (it
 changes from call to call: ``fit`` over batches of different lengths traces with ``None``), and
 eagerly (each call may bring a new length). A ``tf.function`` with a fixed number of steps keeps
@@ -18,12 +26,13 @@ one compiled loop over the whole sequence.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import tensorflow as tf
 
-__all__ = ["CHUNK", "applies", "compiled", "over_chunks"]
+__all__ = ["CHUNK", "applies", "compiled", "over_chunks", "traced_once"]
 
 #: Steps per compiled call. Small enough that the padding costs little (at most 15 steps),
 #: large enough that the calls cost little.
@@ -37,11 +46,36 @@ def compiled(function: Callable) -> Callable:
     layers of other sizes, other batch sizes, chunks or whole sequences. Those traces are
     needed, not the avoidable kind TensorFlow's retracing warning is about, so the warning is
     turned off for this function (``_omit_frequent_tracing_warning``, TensorFlow's own switch;
-    an attribute that a release without it ignores).
+    an attribute that a release without it ignores). AutoGraph is off: the loops are written
+    with ``tf.while_loop``, and converting them would cost more than tracing them.
     """
-    function = tf.function(function, jit_compile=True)
+    function = tf.function(function, jit_compile=True, autograph=False)
     function._omit_frequent_tracing_warning = True
     return function
+
+
+def traced_once(function: Callable) -> Callable:
+    """Decorator: ``function(sequence, *args)`` called as one graph function (a ``tf.function``,
+    without XLA or AutoGraph) when ``sequence``'s number of steps is unknown in a graph (it then
+    runs over chunks, see :func:`applies`), and directly otherwise.
+
+    The graph function is traced once per signature, however many graphs call it, instead of
+    once per call: the loop over chunks and its compiled call are traced once for both traces
+    of a ``fit``'s training step and every batch shard. Eagerly ``function`` runs directly (a
+    graph function would be traced again for each new length); with a fixed number of steps
+    too, so the graphs of fixed-length sequences do not change.
+    """
+    graph_function = tf.function(function, autograph=False)
+    graph_function._omit_frequent_tracing_warning = True
+
+    @functools.wraps(function)
+    def call(sequence: tf.Tensor, *args: Any) -> Any:
+        if sequence.shape[0] is None and not tf.executing_eagerly():
+            return graph_function(sequence, *args)
+        return function(sequence, *args)
+
+    call.graph_function = graph_function
+    return call
 
 
 def applies(projected: tf.Tensor) -> bool:

@@ -164,6 +164,7 @@ _gru_forward_compiled = chunks.compiled(gru_forward)
 _gru_backward_compiled = chunks.compiled(gru_backward)
 
 
+@chunks.traced_once
 def _gru_forward_run(
     projected: tf.Tensor,
     h0: tf.Tensor,
@@ -192,6 +193,7 @@ def _gru_forward_run(
     return out
 
 
+@chunks.traced_once
 def _gru_backward_run(
     dh_seq: tf.Tensor,
     dh_last: tf.Tensor,

@@ -185,6 +185,7 @@ _lstm_forward_compiled = chunks.compiled(lstm_forward)
 _lstm_backward_compiled = chunks.compiled(lstm_backward)
 
 
+@chunks.traced_once
 def _lstm_forward_run(
     projected: tf.Tensor,
     h0: tf.Tensor,
@@ -216,6 +217,7 @@ def _lstm_forward_run(
     return out
 
 
+@chunks.traced_once
 def _lstm_backward_run(
     dh_seq: tf.Tensor,
     dh_last: tf.Tensor,

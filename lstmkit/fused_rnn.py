@@ -93,6 +93,7 @@ _rnn_forward_compiled = chunks.compiled(rnn_forward)
 _rnn_backward_compiled = chunks.compiled(rnn_backward)
 
 
+@chunks.traced_once
 def _rnn_forward_run(
     projected: tf.Tensor, h0: tf.Tensor, u: tf.Tensor, keep_sequence: bool, mask: tf.Tensor | None
 ) -> dict[str, tf.Tensor]:
@@ -115,6 +116,7 @@ def _rnn_forward_run(
     return out
 
 
+@chunks.traced_once
 def _rnn_backward_run(
     dh_seq: tf.Tensor, dh_last: tf.Tensor, u: tf.Tensor, h_seq: tf.Tensor, mask: tf.Tensor | None
 ) -> tuple[tf.Tensor, tf.Tensor]:

@@ -58,6 +58,37 @@ def test_chunked_lstm_loops_equal_one_loop(steps, masked):
 
 
 @pytest.mark.slow
+def test_chunk_loops_are_one_graph_function_for_every_graph_and_equal_one_loop():
+    """Graphs with an unknown number of steps (two traces, as fit's, and two batch shards in
+    each) call one graph function, traced once, and it computes what one loop over the whole
+    sequence computes; fixed lengths and eager calls do not use it."""
+    forward = chunks.traced_once(fused_lstm._lstm_forward_run.__wrapped__)
+    steps, saved = chunks.CHUNK + 3, fused_lstm._LSTM_SAVED
+    projected = _random((steps, BATCH, 4 * UNITS), 1)
+    h0, c0 = _random((BATCH, UNITS), 2), _random((BATCH, UNITS), 3)
+    u = _random((UNITS, 4 * UNITS), 4)
+    mask = _mask(steps, 5)
+
+    def shards(p, m, h0, c0):
+        return [forward(p[:, k::2], h0[k::2], c0[k::2], u, saved, m[:, k::2]) for k in (0, 1)]
+
+    states = (tf.TensorSpec((None, UNITS)),) * 2
+    specs = (tf.TensorSpec((None, None, 4 * UNITS)), tf.TensorSpec((None, None, 1), tf.bool))
+    traces = [tf.function(shards, input_signature=(*specs, *states)) for _ in range(2)]
+    whole = [fused_lstm._lstm_forward_compiled(projected[:, k::2], h0[k::2], c0[k::2], u, saved,
+                                               mask[:, k::2]) for k in (0, 1)]
+    for trace in traces:
+        for got, expected in zip(trace(projected, mask, h0, c0), whole, strict=True):
+            for name in ("h", "c", *saved):
+                np.testing.assert_allclose(got[name], expected[name], atol=1e-6, err_msg=name)
+    assert forward.graph_function.experimental_get_tracing_count() == 1
+    fixed = (tf.TensorSpec((steps, None, 4 * UNITS)), tf.TensorSpec((steps, None, 1), tf.bool))
+    tf.function(shards, input_signature=(*fixed, *states)).get_concrete_function()
+    forward(projected, h0, c0, u, saved, mask)  # eagerly
+    assert forward.graph_function.experimental_get_tracing_count() == 1
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("steps", LENGTHS)
 def test_chunked_rnn_backward_equals_one_loop(steps):
     projected, u = _random((steps, BATCH, UNITS), 1), _random((UNITS, UNITS), 2)
@@ -78,6 +109,10 @@ def test_changing_lengths_equal_keras_and_compile_only_chunks(ours_cls, keras_cl
     length equals Keras (outputs and gradients), and the compiled loops only ever see CHUNK
     steps."""
     seen = []
+    for module, name in [(fused_lstm, "_lstm_forward_run"), (fused_lstm, "_lstm_backward_run"),
+                         (fused_rnn, "_rnn_forward_run"), (fused_rnn, "_rnn_backward_run")]:
+        # fresh graph functions, so that they are traced (with the spies) in this test
+        monkeypatch.setattr(module, name, chunks.traced_once(getattr(module, name).__wrapped__))
     compiled = [(fused_lstm, "_lstm_forward_compiled"), (fused_lstm, "_lstm_backward_compiled"),
                 (fused_rnn, "_rnn_forward_compiled"), (fused_rnn, "_rnn_backward_compiled")]
     for module, name in compiled:
