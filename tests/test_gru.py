@@ -186,9 +186,9 @@ def spy(monkeypatch, name):
     [
         ({}, True),
         ({"reset_after": False}, False),
-        ({"activation": "relu"}, False),
+        pytest.param({"activation": "relu"}, False, marks=pytest.mark.slow),
         ({"recurrent_activation": "hard_sigmoid"}, False),
-        ({"use_bias": False}, True),
+        pytest.param({"use_bias": False}, True, marks=pytest.mark.slow),
     ],
 )
 def test_which_loop_runs(monkeypatch, options, fused):

@@ -23,7 +23,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
 import pytest
 import requests
 import websocket
@@ -112,6 +111,8 @@ def test_server_refuses_requests_without_the_token(server: Server) -> None:
 
 
 def test_rest_api_lists_the_notebooks(server: Server) -> None:
+    import nbformat  # here, not at the top: the fast tier collects this module too
+
     listing = server.api("GET", "contents").json()
     names = sorted(item["name"] for item in listing["content"] if item["type"] == "notebook")
     assert names == [p.name for p in server.notebooks]
@@ -168,6 +169,8 @@ def test_kernel_imports_lstmkit(server: Server) -> None:
 
 def _first_heading(notebook: Path) -> str:
     """The text of the first markdown heading, as JupyterLab renders it (markup removed)."""
+    import nbformat
+
     for cell in nbformat.read(notebook, as_version=4).cells:
         if cell.cell_type != "markdown":
             continue

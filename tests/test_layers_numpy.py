@@ -97,7 +97,7 @@ def _check(actual, expected, graph):
 
 
 @pytest.mark.parametrize(("return_sequences", "go_backwards", "mask", "initial_state",
-                          "use_bias"), cover(CONFIGS, every=3, spread=True))
+                          "use_bias"), cover(CONFIGS, every=6, spread=True))
 def test_lstm_float64_equals_numpy(monkeypatch, return_sequences, go_backwards, mask,
                                    initial_state, use_bias):
     calls = spy(monkeypatch, "_fused_lstm_core")
@@ -116,7 +116,7 @@ def test_lstm_float64_equals_numpy(monkeypatch, return_sequences, go_backwards, 
 
 
 @pytest.mark.parametrize(("return_sequences", "go_backwards", "mask", "initial_state",
-                          "use_bias"), cover(CONFIGS, every=3, spread=True))
+                          "use_bias"), cover(CONFIGS, every=6, spread=True))
 def test_simple_rnn_float64_equals_numpy(monkeypatch, return_sequences, go_backwards,
                                          mask, initial_state, use_bias):
     calls = spy(monkeypatch, "_fused_rnn_core")

@@ -14,7 +14,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,8 +58,29 @@ def _texts(output: dict) -> list[str]:
             for k, v in data.items() if k in TEXT_MIMES]
 
 
+def _read(notebook: Path) -> dict:
+    """A stored notebook as its JSON, its multi-line strings (sources, stream texts, non-JSON
+    data) joined as ``nbformat.read`` joins them. Read without nbformat, whose schema validator
+    takes seconds to import: this module runs in the fast tier."""
+    nb = json.loads(notebook.read_text(encoding="utf-8"))
+    for cell in nb["cells"]:
+        cell["source"] = _joined(cell["source"])
+        for output in cell.get("outputs", []):
+            if "text" in output:
+                output["text"] = _joined(output["text"])
+            data = output.get("data", {})
+            for mime in data:
+                if not mime.endswith("json"):
+                    data[mime] = _joined(data[mime])
+    return nb
+
+
+def _joined(value):
+    return "".join(value) if isinstance(value, list) else value
+
+
 def _outputs(notebook: Path):
-    for index, cell in enumerate(nbformat.read(notebook, as_version=4).cells):
+    for index, cell in enumerate(_read(notebook)["cells"]):
         for output in cell.get("outputs", []):
             yield index, output
 
@@ -84,7 +104,7 @@ def test_stored_outputs_carry_no_tensorflow_noise(notebook: Path):
 def test_stored_outputs_carry_no_paths_of_the_machine(notebook: Path):
     found = [(i, text[max(0, m.start() - 40):m.end() + 40]) for i, out in _outputs(notebook)
              for text in _texts(out) for m in [MACHINE_PATH.search(text)] if m]
-    metadata = json.dumps(nbformat.read(notebook, as_version=4).metadata)
+    metadata = json.dumps(_read(notebook)["metadata"])
     assert not MACHINE_PATH.search(metadata), f"{notebook.name}: a path in the metadata"
     assert not found, f"{notebook.name}: machine paths in cells {found}"
 
@@ -96,7 +116,7 @@ def test_stored_outputs_carry_no_widgets(notebook: Path):
     widgets = [i for i, out in _outputs(notebook)
                if any("widget" in key for key in out.get("data", {}))]
     assert not widgets, f"{notebook.name}: widget outputs in cells {widgets}"
-    assert "widgets" not in nbformat.read(notebook, as_version=4).metadata
+    assert "widgets" not in _read(notebook)["metadata"]
 
 
 @pytest.mark.parametrize(("value", "disabled"), [("1", True), ("", False), ("0", False)])
@@ -130,9 +150,9 @@ def _is_course_file(path: Path) -> bool:
 
 def _figure_links() -> dict[str, list[str]]:
     """Every image a course notebook's markdown shows: notebook name -> the links."""
-    return {nb.name: [m["src"] for cell in nbformat.read(nb, as_version=4).cells
-                      if cell.cell_type == "markdown"
-                      for m in FIGURE_LINK.finditer(cell.source)]
+    return {nb.name: [m["src"] for cell in _read(nb)["cells"]
+                      if cell["cell_type"] == "markdown"
+                      for m in FIGURE_LINK.finditer("".join(cell["source"]))]
             for nb in NOTEBOOKS}
 
 
@@ -258,6 +278,7 @@ def test_the_course_kernel_wheel_installs_the_settings_into_the_prefix(tmp_path:
 def test_course_kernel_runs_tensorflow_without_noise(tmp_path: Path, monkeypatch):
     """A real kernel from the spec imports TensorFlow and runs an LSTM: nothing of TensorFlow's
     reaches the notebook, a progress bar is a widget, and a warning about user code still shows."""
+    import nbformat
     from nbclient import NotebookClient
 
     (tmp_path / "kernels" / "python3").mkdir(parents=True)  # ipykernel's stock spec
@@ -304,6 +325,8 @@ def _nbval(notebook: Path, jupyter_path: Path) -> subprocess.CompletedProcess:
 def test_nbval_settings_compare_stderr_and_want_the_quiet_kernel(tmp_path: Path):
     """ci/nbval_plugin.py: stderr is compared like any output, and nbval refuses to start with a
     kernel that would forward TensorFlow's C++ lines."""
+    import nbformat
+
     nb = nbformat.v4.new_notebook(metadata={"kernelspec": {
         "name": "python3", "display_name": "Python 3 (lstmkit)", "language": "python"}})
     nb.cells = [nbformat.v4.new_code_cell("import sys\nprint('out')\nprint('err', file=sys.stderr)",

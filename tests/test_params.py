@@ -5,6 +5,7 @@ import re
 import keras
 import numpy as np
 import pytest
+from tiers import diagonal
 
 import lstmkit
 from lstmkit import params
@@ -38,9 +39,8 @@ def test_course_example_two_layer_stack():
     assert stacked_lstm(units=[3, 5], input_shape=(4, 8)).count_params() == model.count_params()
 
 
-@pytest.mark.parametrize("input_dim", [1, 8, 13])
-@pytest.mark.parametrize("units", [1, 5, 32])
-@pytest.mark.parametrize("use_bias", [True, False])
+@pytest.mark.parametrize(("input_dim", "units", "use_bias"),
+                         diagonal([1, 8, 13], [1, 5, 32], [True, False]))
 def test_formulas_match_keras(input_dim, units, use_bias):
     x = np.zeros((1, 2, input_dim), "float32")
     lstm = keras.layers.LSTM(units, use_bias=use_bias)

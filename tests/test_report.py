@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
 import pytest
 
 from lstmkit import report
@@ -29,6 +28,8 @@ def _report(tmp_path: Path, *args: str) -> int:
 
 def _outputs(nb_path: Path) -> str:
     """Every stream text and error of an executed notebook, joined."""
+    import nbformat
+
     nb = nbformat.read(nb_path, as_version=4)
     texts = []
     for cell in nb.cells:
@@ -40,6 +41,8 @@ def _outputs(nb_path: Path) -> str:
 
 def _injected(nb_path: Path) -> str:
     """The source of the cell papermill injected with the run's parameters."""
+    import nbformat
+
     nb = nbformat.read(nb_path, as_version=4)
     cells = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert len(cells) == 1, "papermill should inject exactly one parameters cell"

@@ -18,7 +18,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import nbformat
 import pytest
 from browser import OFFLINE, headless_chromium
 from bs4 import BeautifulSoup
@@ -75,6 +74,8 @@ def test_pages_are_titled_by_their_notebooks(run_dir: Path) -> None:
 
 
 def test_course_notebook_titles_are_their_first_headings() -> None:
+    import nbformat  # here, not at the top: the fast tier collects this module too
+
     paths = sorted((ROOT / "notebooks").glob("*.ipynb"))
     assert paths, "no course notebooks in notebooks/"
     for path in paths:
@@ -137,6 +138,8 @@ SVG = ('<svg xmlns="http://www.w3.org/2000/svg" width="20" height="10">'
 
 
 def _notebook_with_images(folder: Path, *images: str) -> Path:
+    import nbformat
+
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell("# 01 · Figures\n\n"
                                               + "\n\n".join(f"![a diagram]({i})" for i in images))]
@@ -335,6 +338,8 @@ def _rendered_math(driver: object, page: Path) -> dict:
 @pytest.mark.slow
 def test_math_renders_offline_in_chromium(run_dir: Path, tmp_path: Path,
                                           offline_chromium: object) -> None:
+    import nbformat
+
     pages = [run_dir / "01_params.html"]
     course = ROOT / "notebooks" / "01_rnn_cell_from_scratch.ipynb"
     if course.exists():  # a course page too, from its stored outputs (no kernel needed)
