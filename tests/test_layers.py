@@ -136,7 +136,7 @@ def test_stateful_across_batches(kind, mask_kind, go_backwards):
     [
         ("simple_rnn", {}),
         ("lstm", {"implementation": 2}),
-        ("lstm", {"implementation": 1}),
+        pytest.param("lstm", {"implementation": 1}, marks=pytest.mark.slow),
     ],
 )
 def test_dropout_in_inference_mode_is_off(kind, options):
