@@ -12,7 +12,8 @@ export PYTHONHASHSEED=0 TF_CPP_MIN_LOG_LEVEL=2 MPLBACKEND=Agg
 echo "== ruff"
 "$PY" -m ruff check lstmkit lstmkit_cli tests notebooks
 echo "== unit tests"
-"$PY" -m pytest tests "$@"
+# --durations: the slowest tests end the log, where CI's time goes
+"$PY" -m pytest --durations=30 tests "$@"
 echo "== notebooks (nbval, strict: stored outputs compared)"
 shopt -s nullglob
 notebooks=(notebooks/*.ipynb)
