@@ -49,9 +49,7 @@ def compiled(function: Callable) -> Callable:
     an attribute that a release without it ignores). AutoGraph is off: the loops are written
     with ``tf.while_loop``, and converting them would cost more than tracing them.
     """
-    function = tf.function(function, jit_compile=True, autograph=False)
-    function._omit_frequent_tracing_warning = True
-    return function
+    return _graph_function(function, jit_compile=True)
 
 
 def traced_once(function: Callable) -> Callable:
@@ -65,8 +63,7 @@ def traced_once(function: Callable) -> Callable:
     graph function would be traced again for each new length); with a fixed number of steps
     too, so the graphs of fixed-length sequences do not change.
     """
-    graph_function = tf.function(function, autograph=False)
-    graph_function._omit_frequent_tracing_warning = True
+    graph_function = _graph_function(function)
 
     @functools.wraps(function)
     def call(sequence: tf.Tensor, *args: Any) -> Any:
@@ -76,6 +73,14 @@ def traced_once(function: Callable) -> Callable:
 
     call.graph_function = graph_function
     return call
+
+
+def _graph_function(function: Callable, jit_compile: bool = False) -> Callable:
+    """``tf.function(function)`` without AutoGraph and without TensorFlow's retracing warning
+    (see :func:`compiled`)."""
+    graph_function = tf.function(function, jit_compile=jit_compile, autograph=False)
+    graph_function._omit_frequent_tracing_warning = True
+    return graph_function
 
 
 def applies(projected: tf.Tensor) -> bool:
