@@ -10,7 +10,7 @@ import numpy as np
 import numpy_reference as ref
 import pytest
 import tensorflow as tf
-from tiers import cover
+from tiers import chosen, cover
 
 import lstmkit
 from lstmkit import recurrence
@@ -113,11 +113,9 @@ def test_parity_in_a_tf_function(reset_after, options):
     assert_close(our_grads, ref_grads, "gradients")
 
 
-@pytest.mark.parametrize(("reset_after", "go_backwards"), [  # fast: one case
-    (False, True),
-    *(pytest.param(r, g, marks=pytest.mark.slow) for r, g in [(True, False), (True, True),
-                                                               (False, False)]),
-])
+@pytest.mark.parametrize(("reset_after", "go_backwards"),
+                         chosen([(False, True), (True, False), (True, True), (False, False)],
+                                fast=[(False, True)], spread=True))
 def test_stateful_across_batches(reset_after, go_backwards):
     x1, x2, mask = inputs(0), inputs(1), MASKS["left_padded"]
     ours, theirs = pair(x1, stateful=True, return_state=True, go_backwards=go_backwards,
@@ -131,10 +129,9 @@ def test_stateful_across_batches(reset_after, go_backwards):
     assert not np.asarray(ours.states[0]).any()
 
 
-@pytest.mark.parametrize(("reset_after", "implementation"), [  # fast: Keras' defaults
-    (True, 2),
-    *(pytest.param(r, i, marks=pytest.mark.slow) for r, i in [(True, 1), (False, 1), (False, 2)]),
-])
+@pytest.mark.parametrize(("reset_after", "implementation"),  # fast: Keras' defaults
+                         chosen([(True, 2), (True, 1), (False, 1), (False, 2)], fast=[(True, 2)],
+                                spread=True))
 def test_dropout_matches_keras_for_a_seed(reset_after, implementation):
     """Training with input dropout: the fast path drops the units Keras' loop drops.
     (keras.layers.GRU 3.15 with implementation=1 and dropout fails in its cuDNN attempt, even
@@ -159,7 +156,7 @@ def test_recurrent_dropout_matches_keras_for_a_seed():
     assert_close(our_grads, ref_grads, "gradients")
 
 
-@pytest.mark.parametrize("merge_mode", ["concat", pytest.param("sum", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("merge_mode", chosen(["concat", "sum"], fast=["concat"]))
 def test_bidirectional_matches_keras(merge_mode):
     x, mask = inputs(), MASKS["right_padded"]
     ours = keras.layers.Bidirectional(lstmkit.GRU(UNITS, return_sequences=True),
@@ -186,13 +183,18 @@ def spy(monkeypatch, name):
 
 @pytest.mark.parametrize(
     ("options", "fused"),
-    [
-        ({}, True),
-        ({"reset_after": False}, False),
-        pytest.param({"activation": "relu"}, False, marks=pytest.mark.slow),
-        ({"recurrent_activation": "hard_sigmoid"}, False),
-        pytest.param({"use_bias": False}, True, marks=pytest.mark.slow),
-    ],
+    chosen(
+        [
+            ({}, True),
+            ({"reset_after": False}, False),
+            ({"activation": "relu"}, False),
+            ({"recurrent_activation": "hard_sigmoid"}, False),
+            ({"use_bias": False}, True),
+        ],
+        fast=[({}, True), ({"reset_after": False}, False),
+              ({"recurrent_activation": "hard_sigmoid"}, False)],
+        spread=True,
+    ),
 )
 def test_which_loop_runs(monkeypatch, options, fused):
     """Keras' default GRU runs the fused loop; other configurations the readable loop; unroll

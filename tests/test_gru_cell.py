@@ -10,7 +10,7 @@ import numpy as np
 import numpy_reference as ref
 import pytest
 import tensorflow as tf
-from tiers import cover
+from tiers import chosen, cover
 
 import lstmkit
 
@@ -155,16 +155,15 @@ def test_recurrent_dropout_selects_implementation_one_like_keras():
     assert keras.layers.GRUCell(3, recurrent_dropout=0.2).implementation == 1
 
 
-@pytest.mark.parametrize(
-    "kwargs",
-    [
-        pytest.param({"dropout": 0.4, "seed": 3}, marks=pytest.mark.slow),
-        {"dropout": 0.4, "recurrent_dropout": 0.3, "seed": 3},
-        pytest.param({"recurrent_dropout": 0.5, "seed": 5, "reset_after": False},
-                     marks=pytest.mark.slow),
-        {"dropout": 0.3, "seed": 2, "implementation": 1, "reset_after": False},
-    ],
-)
+DROPOUT_CASES = [
+    {"dropout": 0.4, "seed": 3},
+    {"dropout": 0.4, "recurrent_dropout": 0.3, "seed": 3},
+    {"recurrent_dropout": 0.5, "seed": 5, "reset_after": False},
+    {"dropout": 0.3, "seed": 2, "implementation": 1, "reset_after": False},
+]
+
+
+@pytest.mark.parametrize("kwargs", chosen(DROPOUT_CASES, fast=DROPOUT_CASES[1::2]))
 def test_dropout_masks_match_keras_for_a_seed(kwargs):
     """Same seed, same masks (Keras' DropoutRNNCell draws them), same training outputs."""
     theirs, ours = _pair(4, 3, **kwargs)

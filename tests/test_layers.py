@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from tiers import diagonal
+from tiers import chosen, diagonal
 
 import lstmkit
 from lstmkit import recurrence
@@ -133,11 +133,11 @@ def test_stateful_across_batches(kind, mask_kind, go_backwards):
 
 @pytest.mark.parametrize(
     ("kind", "options"),
-    [
-        ("simple_rnn", {}),
-        ("lstm", {"implementation": 2}),
-        pytest.param("lstm", {"implementation": 1}, marks=pytest.mark.slow),
-    ],
+    chosen(
+        [("simple_rnn", {}), ("lstm", {"implementation": 2}), ("lstm", {"implementation": 1})],
+        fast=[("simple_rnn", {}), ("lstm", {"implementation": 2})],
+        spread=True,
+    ),
 )
 def test_dropout_in_inference_mode_is_off(kind, options):
     x, mask = inputs(), MASKS["right_padded"]

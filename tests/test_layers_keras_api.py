@@ -3,6 +3,7 @@ saving, Bidirectional, mixed precision, training, and tf.distribute.MirroredStra
 
 import contextlib
 import inspect
+import itertools
 import json
 import os
 import subprocess
@@ -12,6 +13,7 @@ import textwrap
 import keras
 import numpy as np
 import pytest
+from tiers import chosen
 
 import lstmkit
 
@@ -112,12 +114,9 @@ def test_save_and_load_without_custom_objects(tmp_path):
                                atol=1e-6)
 
 
-@pytest.mark.parametrize(("merge_mode", "return_state"), [  # fast: the case that returns states
-    pytest.param("concat", False, marks=pytest.mark.slow),
-    pytest.param("concat", True, marks=pytest.mark.slow),
-    pytest.param("sum", False, marks=pytest.mark.slow),
-    ("sum", True),
-])
+@pytest.mark.parametrize(("merge_mode", "return_state"),  # fast: a case that returns states
+                         chosen(itertools.product(["concat", "sum"], [False, True]),
+                                fast=[("sum", True)], spread=True))
 def test_bidirectional_matches_keras(merge_mode, return_state):
     mask = np.arange(6)[None, :] < np.array([[6], [4], [2], [5]])
     ours, theirs = (

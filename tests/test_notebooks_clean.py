@@ -152,7 +152,7 @@ def _figure_links() -> dict[str, list[str]]:
     """Every image a course notebook's markdown shows: notebook name -> the links."""
     return {nb.name: [m["src"] for cell in _read(nb)["cells"]
                       if cell["cell_type"] == "markdown"
-                      for m in FIGURE_LINK.finditer("".join(cell["source"]))]
+                      for m in FIGURE_LINK.finditer(cell["source"])]
             for nb in NOTEBOOKS}
 
 

@@ -36,3 +36,17 @@ def diagonal(*axes: Iterable[Any], ids: Callable[[Any], str] | None = None) -> l
         name = "-".join(map(ids, case)) if ids else None
         params.append(pytest.param(*case, marks=marks, id=name))
     return params
+
+
+def chosen(cases: Iterable[Any], fast: Iterable[Any], spread: bool = False,
+           ids: Callable[[Any], str] | None = None) -> list[Any]:
+    """``cases`` as pytest parameters, of which those equal to one in ``fast`` stay in the fast
+    tier and the others are marked slow. ``spread``: each case is a tuple of the values of a
+    multi-name ``parametrize``; otherwise each case is one parameter. ``ids``: names a case."""
+    fast = list(fast)
+    params = []
+    for case in cases:
+        marks = () if case in fast else (pytest.mark.slow,)
+        values = tuple(case) if spread else (case,)
+        params.append(pytest.param(*values, marks=marks, id=ids(case) if ids else None))
+    return params
