@@ -75,10 +75,16 @@ def run(fn, watched, dtype="float32", graph=False):
     return [np.asarray(o) for o in outs], [np.asarray(g) for g in grads]
 
 
-def assert_all_close(a, b, atol, what):
+# Weight gradients are sums over batch and time of magnitude 10 to 30; in float32 a different
+# summation order (shards, threads per process) moves them by a few ulps, more than 1e-5 absolute.
+GRADIENT_RTOL = 1e-6
+
+
+def assert_all_close(a, b, atol, what, rtol=0.0):
+    """Each array of ``a`` equals the one of ``b`` to ``atol + rtol * |b|``, element by element."""
     assert len(a) == len(b)
     for k, (p, q) in enumerate(zip(a, b, strict=True)):
-        np.testing.assert_allclose(p, q, atol=atol, rtol=0, err_msg=f"{what} #{k}")
+        np.testing.assert_allclose(p, q, atol=atol, rtol=rtol, err_msg=f"{what} #{k}")
 
 
 # -- custom gradient against autodiff and finite differences -------------------------------------
@@ -474,7 +480,7 @@ def test_shards_compute_what_one_loop_does(monkeypatch, kind, return_sequences, 
     shards = run(fn, watched, graph=True)
     assert len(loops) == 1 + 3
     assert_all_close(shards[0], one_loop[0], 1e-6, "outputs")
-    assert_all_close(shards[1], one_loop[1], 1e-5, "gradients")
+    assert_all_close(shards[1], one_loop[1], 1e-5, "gradients", GRADIENT_RTOL)
 
 
 @pytest.mark.slow
@@ -511,7 +517,7 @@ def test_shards_of_a_batch_known_only_at_run_time(monkeypatch, kind, batch):
     outs, grads = outputs_and_gradients(x)
     assert len(loops) == 3
     assert_all_close([np.asarray(o) for o in outs], expected[0], 1e-6, "outputs")
-    assert_all_close([np.asarray(g) for g in grads], expected[1], 1e-5, "gradients")
+    assert_all_close([np.asarray(g) for g in grads], expected[1], 1e-5, "gradients", GRADIENT_RTOL)
 
 
 @pytest.mark.slow
@@ -558,7 +564,7 @@ def test_sharded_layers_equal_keras_in_a_training_step(monkeypatch, layer, retur
     got, expected = step(ours), step(theirs)
     assert len(loops) == 4
     assert_all_close(got[0], expected[0], 1e-5, "outputs")
-    assert_all_close(got[1], expected[1], 1e-5, "gradients")
+    assert_all_close(got[1], expected[1], 1e-5, "gradients", GRADIENT_RTOL)
 
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
