@@ -19,7 +19,7 @@ lint: $(STAMP)
 	$(PY) -m ruff check lstmkit lstmkit_cli tests notebooks
 
 unit: $(STAMP)  ## the fast tests (not marked slow: no subprocess, browser, kernel or bench; goal: under two minutes)
-	PYTHONHASHSEED=0 TF_CPP_MIN_LOG_LEVEL=2 MPLBACKEND=Agg $(PY) -m pytest -p no:nbval -m "not slow" tests
+	PYTHONHASHSEED=0 TF_CPP_MIN_LOG_LEVEL=2 MPLBACKEND=Agg $(PY) -m lstmkit_cli.quiet $(PY) -m pytest -p no:nbval -n $(or $(TEST_WORKERS),2) --dist loadfile -m "not slow" tests
 
 notebooks: $(STAMP)  ## re-execute notebooks in place to refresh their stored outputs
 	bash ci/notebooks.sh

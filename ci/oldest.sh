@@ -24,7 +24,7 @@ else
     echo "oldest: installing lstmkit with $CONSTRAINTS into $VENV (first time: a few minutes)"
     # pip's chatter goes to a log, shown only when pip fails (as in ci/bootstrap.sh).
     LOG="$VENV/pip-install.log"
-    for args in "--upgrade pip" "-c $CONSTRAINTS -e . pytest hypothesis"; do
+    for args in "--upgrade pip" "-c $CONSTRAINTS -e . pytest pytest-xdist hypothesis"; do
         # shellcheck disable=SC2086  # word splitting wanted: two argument lists
         if ! "$VENV/bin/python" -m pip install --quiet $args >"$LOG" 2>&1; then
             cat "$LOG" >&2
@@ -37,5 +37,7 @@ fi
 export PYTHONHASHSEED=0 TF_CPP_MIN_LOG_LEVEL=2 MPLBACKEND=Agg
 echo "oldest: $("$VENV/bin/python" -c 'import tensorflow as tf, keras, numpy
 print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, NumPy {numpy.__version__}")' 2>/dev/null)"
-"$VENV/bin/python" -m pytest -p no:cacheprovider \
+# -n and lstmkit_cli.quiet as in ci/test.sh
+"$VENV/bin/python" -m lstmkit_cli.quiet "$VENV/bin/python" -m pytest -p no:cacheprovider \
+    -n "${TEST_WORKERS:-2}" --dist loadfile \
     tests/test_cells.py tests/test_layers.py tests/test_recurrence.py "$@"
