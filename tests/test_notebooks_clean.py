@@ -212,6 +212,36 @@ def test_course_settings_turn_the_capture_off_and_keep_a_chosen_log_level(monkey
         assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == expected
 
 
+
+@pytest.mark.parametrize("machine, capped", [("x86_64", True), ("AMD64", True),
+                                             ("aarch64", False), ("arm64", False)])
+def test_course_settings_cap_the_instruction_set_on_x86_only(monkeypatch, machine, capped):
+    """On x86-64 oneDNN and OpenBLAS are capped to AVX2 (stored outputs the same on AVX2 and
+    AVX-512 machines) unless the user set them; other CPUs are left alone."""
+    import platform
+
+    from traitlets.config import Config
+
+    source = _plugin().SETTINGS.read_text()
+    monkeypatch.setattr(platform, "machine", lambda: machine)
+    for preset in (None, "AVX512_CORE"):
+        for name in ("ONEDNN_MAX_CPU_ISA", "OPENBLAS_CORETYPE"):
+            if preset is None:
+                monkeypatch.delenv(name, raising=False)
+            else:
+                monkeypatch.setenv(name, preset)
+        config = Config()
+        exec(compile(source, "ipython_kernel_config.py", "exec"),
+             {"get_config": lambda config=config: config})
+        if preset is not None:
+            assert os.environ["ONEDNN_MAX_CPU_ISA"] == os.environ["OPENBLAS_CORETYPE"] == preset
+        elif capped:
+            assert os.environ["ONEDNN_MAX_CPU_ISA"] == "AVX2"
+            assert os.environ["OPENBLAS_CORETYPE"] == "Haswell"
+        else:
+            assert "ONEDNN_MAX_CPU_ISA" not in os.environ
+            assert "OPENBLAS_CORETYPE" not in os.environ
+
 def test_course_kernel_package_installs_the_settings_where_ipython_reads_them():
     from IPython.core.application import ENV_CONFIG_DIRS
 
