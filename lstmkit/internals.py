@@ -22,6 +22,13 @@ instances at every call.                                 layers draw and reset t
 ``keras.src.backend.gru`` (:func:`cudnn_gru`): the       lstmkit's compiled loop
 cuDNN kernels of ``lstmkit.LSTM`` and ``lstmkit.GRU``    (``use_cudnn=True`` raises, saying
 on a GPU.                                                why).
+``keras.src.backend.tensorflow.rnn``'s cuDNN checks      None: Keras' own answer is not
+(:func:`keras_cudnn_arguments_ok`,                       available; nothing in lstmkit
+:func:`keras_cudnn_mask_ok`,                             depends on them.
+:func:`keras_cudnn_source`): what
+``keras.layers.LSTM`` itself decides, to compare
+:func:`lstmkit.cudnn.cudnn_eligibility` with
+(notebook 05, tests).
 ``keras.layers.RNN.inner_loop``, called by                :data:`INNER_LOOP_HOOK` False (and
 ``RNN.call`` (:data:`INNER_LOOP_HOOK`): the layers        a RuntimeWarning once, at import):
 override it to run cuDNN or the compiled loop.           Keras' own cell-by-cell loop runs.
@@ -54,6 +61,9 @@ __all__ = [
     "cudnn_lstm",
     "forward_tangents",
     "higher_order_tape",
+    "keras_cudnn_arguments_ok",
+    "keras_cudnn_mask_ok",
+    "keras_cudnn_source",
     "recording",
 ]
 
@@ -123,6 +133,43 @@ def cudnn_gru() -> Any:
     """Keras' cuDNN GRU (``keras.src.backend.gru``, looked up at each call), or None."""
     function = getattr(_keras_backend, "gru", None)
     return function if callable(function) else None
+
+
+_keras_tf_rnn = _private("keras.src.backend.tensorflow.rnn")
+
+
+def keras_cudnn_arguments_ok(
+    activation: Any, recurrent_activation: Any, unroll: bool, use_bias: bool
+) -> bool | None:
+    """Keras' own test of the arguments ``keras.layers.LSTM`` hands to cuDNN
+    (``_do_lstm_arguments_support_cudnn`` of its TensorFlow backend): tanh, sigmoid, no
+    unroll, a bias. None when this Keras has no such test."""
+    check = getattr(_keras_tf_rnn, "_do_lstm_arguments_support_cudnn", None)
+    return bool(check(activation, recurrent_activation, unroll, use_bias)) if callable(
+        check) else None
+
+
+def keras_cudnn_mask_ok(mask: Any) -> bool | None:
+    """Keras' own run-time test of a (batch, time) mask before cuDNN: strictly right-padded
+    (``_is_sequence_right_padded``) and no row fully masked (``_has_fully_masked_sequence``).
+    None when this Keras has neither."""
+    right_padded = getattr(_keras_tf_rnn, "_is_sequence_right_padded", None)
+    fully_masked = getattr(_keras_tf_rnn, "_has_fully_masked_sequence", None)
+    if not (callable(right_padded) and callable(fully_masked)):
+        return None
+    return bool(right_padded(mask)) and not bool(fully_masked(mask))
+
+
+def keras_cudnn_source() -> str | None:
+    """The source of the module of Keras' TensorFlow backend that calls cuDNN for
+    ``keras.layers.LSTM`` and ``GRU`` (to read what it does on a machine without a GPU), or
+    None."""
+    import inspect
+
+    try:
+        return inspect.getsource(_keras_tf_rnn) if _keras_tf_rnn is not None else None
+    except (OSError, TypeError):
+        return None
 
 
 # -- the inner_loop hook -------------------------------------------------------------------------

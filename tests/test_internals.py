@@ -36,6 +36,35 @@ def test_every_private_name_is_found():
     assert internals.TAPE_INTERNALS
 
 
+def test_keras_cudnn_checks_are_keras_own():
+    import importlib
+
+    keras_tf_rnn = importlib.import_module("keras.src.backend.tensorflow.rnn")
+
+    for activation, recurrent, unroll, bias in [("tanh", "sigmoid", False, True),
+                                                ("relu", "sigmoid", False, True),
+                                                ("tanh", "hard_sigmoid", False, True),
+                                                ("tanh", "sigmoid", True, True),
+                                                ("tanh", "sigmoid", False, False)]:
+        layer = keras.layers.LSTM(3, activation=activation, recurrent_activation=recurrent,
+                                  unroll=unroll, use_bias=bias)
+        args = (layer.cell.activation, layer.cell.recurrent_activation, unroll, bias)
+        expected = (activation, recurrent, unroll, bias) == ("tanh", "sigmoid", False, True)
+        assert internals.keras_cudnn_arguments_ok(*args) is expected
+        assert expected == bool(keras_tf_rnn._do_lstm_arguments_support_cudnn(*args))
+    for mask, expected in [([[1, 1, 0], [1, 1, 1]], True), ([[0, 1, 1], [1, 1, 1]], False),
+                           ([[1, 0, 1], [1, 1, 1]], False), ([[1, 0, 0], [0, 0, 0]], False)]:
+        assert internals.keras_cudnn_mask_ok(np.array(mask, bool)) is expected
+    assert "will fill zeros" in internals.keras_cudnn_source()
+
+
+def test_keras_cudnn_checks_answer_none_when_missing(monkeypatch):
+    monkeypatch.setattr(internals, "_keras_tf_rnn", None)
+    assert internals.keras_cudnn_arguments_ok("tanh", "sigmoid", False, True) is None
+    assert internals.keras_cudnn_mask_ok(np.ones((2, 3), bool)) is None
+    assert internals.keras_cudnn_source() is None
+
+
 def test_tape_answers():
     x = tf.constant([[1.0, 2.0]])
     assert not internals.recording() and not derivatives.autodiff_needed([x])
@@ -230,7 +259,10 @@ LSTMKIT_MODULES = r"(?:lstmkit|recurrence|fused|fused_lstm|fused_rnn|cudnn|layer
 
 
 def test_notebooks_use_public_lstmkit_names():
-    private = re.compile(rf"\b{LSTMKIT_MODULES}\._[a-z]\w*|\blayer\._fast_path_applies\b")
+    """No private lstmkit name, and no Keras or TensorFlow internals (those only through
+    lstmkit.internals), in the notebooks' code."""
+    private = re.compile(rf"\b{LSTMKIT_MODULES}\._[a-z]\w*|\blayer\._fast_path_applies\b"
+                         r"|\bkeras\.src\b|\btensorflow\.python\b")
     found = []
     for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
         for cell in json.loads(path.read_text())["cells"]:
