@@ -143,16 +143,32 @@ def keras_cudnn_arguments_ok(
 ) -> bool | None:
     """Keras' own test of the arguments ``keras.layers.LSTM`` hands to cuDNN
     (``_do_lstm_arguments_support_cudnn`` of its TensorFlow backend): tanh, sigmoid, no
-    unroll, a bias. None when this Keras has no such test."""
+    unroll, a bias.
+
+    Args:
+        activation: the cell's ``activation`` (a function, as ``layer.cell.activation``).
+        recurrent_activation: the cell's ``recurrent_activation`` (a function).
+        unroll: the layer's ``unroll``.
+        use_bias: the layer's ``use_bias``.
+
+    Returns:
+        Keras' answer, or None when this Keras has no such test.
+    """
     check = getattr(_keras_tf_rnn, "_do_lstm_arguments_support_cudnn", None)
     return bool(check(activation, recurrent_activation, unroll, use_bias)) if callable(
         check) else None
 
 
 def keras_cudnn_mask_ok(mask: Any) -> bool | None:
-    """Keras' own run-time test of a (batch, time) mask before cuDNN: strictly right-padded
+    """Keras' own run-time test of a mask before cuDNN: strictly right-padded
     (``_is_sequence_right_padded``) and no row fully masked (``_has_fully_masked_sequence``).
-    None when this Keras has neither."""
+
+    Args:
+        mask: (batch, time) booleans, True at real steps.
+
+    Returns:
+        Keras' answer, or None when this Keras lacks either test.
+    """
     right_padded = getattr(_keras_tf_rnn, "_is_sequence_right_padded", None)
     fully_masked = getattr(_keras_tf_rnn, "_has_fully_masked_sequence", None)
     if not (callable(right_padded) and callable(fully_masked)):
