@@ -45,8 +45,8 @@ def gru_forward(
         m_t = h_{t-1} U + \beta, \quad (z_t, r_t) = \sigma(P^{z,r}_t + m^{z,r}_t), \quad
         n_t = \tanh(P^h_t + r_t m^h_t), \quad h_t = n_t + z_t (h_{t-1} - n_t)
 
-    (one product per gate block). A masked step keeps :math:`h_{t-1}`. Called compiled, as
-    :func:`_gru_forward_compiled`.
+    (one product per gate block). A masked step keeps :math:`h_{t-1}`. Called compiled with XLA
+    (:func:`lstmkit.chunks.compiled`).
 
     Args:
         projected: :math:`P` (time, batch, 3 * units), input bias included.
@@ -113,8 +113,8 @@ def gru_backward(
     factors: tf.Tensor,
     mask: tf.Tensor | None = None,
 ) -> tuple[tf.Tensor, tf.Tensor]:
-    r"""Backpropagation through time for :func:`gru_forward`; called compiled with XLA, as
-    :func:`_gru_backward_compiled`.
+    r"""Backpropagation through time for :func:`gru_forward`; called compiled with XLA
+    (:func:`lstmkit.chunks.compiled`).
 
     With :math:`\bar h_t = \partial L / \partial h_t` (from the outputs and from step
     :math:`t+1`), going from :math:`t = T-1` down to 0:

@@ -62,7 +62,8 @@ def lstm_forward(
 
     (the gates by :func:`_gate_activations`). With a mask :math:`m_t`, a masked step keeps
     the states: :math:`h_t = m_t \hat h_t + (1 - m_t) h_{t-1}` for the :math:`\hat h_t` above,
-    and :math:`c_t` likewise. Called compiled, as :func:`_lstm_forward_compiled`.
+    and :math:`c_t` likewise. Called compiled with XLA
+    (:func:`lstmkit.chunks.compiled`).
 
     Args:
         projected: :math:`P` (time, batch, 4 * units).
@@ -121,8 +122,8 @@ def lstm_backward(
     factors: tf.Tensor,
     mask: tf.Tensor | None = None,
 ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-    r"""Backpropagation through time for :func:`lstm_forward`; called compiled with XLA, as
-    :func:`_lstm_backward_compiled`.
+    r"""Backpropagation through time for :func:`lstm_forward`; called compiled with XLA
+    (:func:`lstmkit.chunks.compiled`).
 
     With :math:`\bar h_t = \partial L / \partial h_t` (from the outputs and from step
     :math:`t+1`) and :math:`\bar c_t` likewise, going from :math:`t = T-1` down to 0:

@@ -29,8 +29,8 @@ def rnn_forward(
     mask: tf.Tensor | None = None,
 ) -> dict[str, tf.Tensor]:
     r""":math:`h_t = \tanh(P_t + h_{t-1} U)`, or :math:`h_{t-1}` at a masked step (``mask``
-    as in :func:`lstm_forward`); ``{"h": h_T}`` and, if asked, ``"hs"``. Called compiled, as
-    :func:`_rnn_forward_compiled`."""
+    as in :func:`lstm_forward`); ``{"h": h_T}`` and, if asked, ``"hs"``. Called compiled with XLA
+    (:func:`lstmkit.chunks.compiled`)."""
     steps = _steps(projected)
     inputs_ta = tf.TensorArray(projected.dtype, size=steps).unstack(projected)
     element_shape = (projected.shape[1], u.shape[0])
@@ -57,8 +57,8 @@ def rnn_backward(
     h_seq: tf.Tensor,
     mask: tf.Tensor | None = None,
 ) -> tuple[tf.Tensor, tf.Tensor]:
-    r"""Backpropagation through time for :func:`rnn_forward`; called compiled with XLA, as
-    :func:`_rnn_backward_compiled`.
+    r"""Backpropagation through time for :func:`rnn_forward`; called compiled with XLA
+    (:func:`lstmkit.chunks.compiled`).
 
     .. math::
 
