@@ -58,7 +58,7 @@ from typing import Any
 
 import numpy as np
 
-from lstmkit import bench_report, workloads
+from lstmkit import bench_report, provenance, workloads
 from lstmkit.timing import (
     BASELINES,
     GRU_BASELINE,
@@ -319,18 +319,11 @@ def _machine() -> dict[str, Any]:
     import keras
     import tensorflow as tf
 
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            model = next(
-                (ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), model
-            )
-    except OSError:
-        pass
     gpus = tf.config.list_physical_devices("GPU")
     return {
         "cpus": os.cpu_count(),
-        "cpu_model": model,
+        "cpu_model": provenance.cpu_name(),
+        "cpu_flags": provenance.cpu_flags(),
         "platform": platform.platform(),
         "python": platform.python_version(),
         "tensorflow": tf.__version__,
@@ -462,6 +455,8 @@ def run(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)  # before the work (the parser checked --out)
     machine = _machine()
     gpu = bool(machine["gpus"])
+    print(f"Machine: {provenance.cpu_model()}; TensorFlow {machine['tensorflow']}, "
+          f"Keras {machine['keras']}.")
     if not gpu:
         print("No GPU visible: keras.layers.LSTM and GRU run their generic loops (not cuDNN), "
               "and the cuDNN comparison (use_cudnn=False entries) is skipped. On a machine with "

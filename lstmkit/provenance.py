@@ -45,18 +45,47 @@ def git_commit(directory: Path) -> str:
     return text
 
 
-def cpu_model() -> str:
-    """The CPU's model name (from /proc/cpuinfo where there is one) and its logical cores."""
-    model = ""
+#: The vector instruction sets that decide how fast the loops' products and TensorFlow's kernels
+#: run, as /proc/cpuinfo names them: two CPUs of one model name may differ here (a virtual
+#: machine may hide AVX-512 or AMX).
+VECTOR_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16",
+                "avx512_fp16", "amx_tile", "amx_bf16", "amx_int8", "asimd", "sve")
+
+
+def _cpuinfo() -> list[str]:
     try:
-        for line in Path("/proc/cpuinfo").read_text(errors="replace").splitlines():
-            if line.lower().startswith(("model name", "hardware", "cpu model")):
-                model = line.split(":", 1)[1].strip()
-                break
+        return Path("/proc/cpuinfo").read_text(errors="replace").splitlines()
     except OSError:
-        pass
-    model = model or platform.processor() or platform.machine() or "unknown CPU"
-    return f"{model}, {os.cpu_count() or '?'} logical cores"
+        return []
+
+
+def cpu_name() -> str:
+    """The CPU's model name: /proc/cpuinfo's where there is one, else what :mod:`platform`
+    says."""
+    for line in _cpuinfo():
+        if line.lower().startswith(("model name", "hardware", "cpu model")):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def cpu_flags(lines: list[str] | None = None) -> list[str]:
+    """Which of :data:`VECTOR_FLAGS` the CPU has, in that order, from the first ``flags`` (x86)
+    or ``Features`` (Arm) line of /proc/cpuinfo (``lines``, read when None); empty where there
+    is no such file."""
+    for line in _cpuinfo() if lines is None else lines:
+        key, _, value = line.partition(":")
+        if key.strip().lower() in ("flags", "features"):
+            present = set(value.split())
+            return [flag for flag in VECTOR_FLAGS if flag in present]
+    return []
+
+
+def cpu_model() -> str:
+    """The CPU's model name, its logical cores and its vector instruction sets
+    (:func:`cpu_flags`), on one line."""
+    flags = cpu_flags()
+    text = f"{cpu_name()}, {os.cpu_count() or '?'} logical cores"
+    return text + (f" ({' '.join(flags)})" if flags else "")
 
 
 @contextlib.contextmanager

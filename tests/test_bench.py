@@ -56,7 +56,8 @@ def test_json_top_level(quick):
     if not report["machine"]["gpus"]:
         assert report["cudnn_speedup"] == {}
     machine = report["machine"]
-    for key in ("cpus", "cpu_model", "tensorflow", "keras", "gpus", "load_average_start"):
+    for key in ("cpus", "cpu_model", "cpu_flags", "tensorflow", "keras", "gpus",
+                "load_average_start"):
         assert key in machine
     assert machine["tensorflow"] == tf.__version__
     assert report["settings"]["shape"] == bench.QUICK

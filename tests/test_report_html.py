@@ -202,7 +202,7 @@ def test_index_records_what_made_the_run(run_dir: Path) -> None:
     assert made["Python"].startswith(f"{sys.version_info.major}.{sys.version_info.minor}.")
     assert re.match(r"[0-9a-f]{40}\b", made["git commit"]) or \
         made["git commit"] == "not a git checkout"
-    assert re.search(r"\d+ logical cores$", made["CPU"])
+    assert re.search(r"\d+ logical cores( \([a-z0-9_ ]+\))?$", made["CPU"])
     assert "TensorFlow built with" in made["GPU"]
     assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", made["date"])
     assert made["parameters"] == "each notebook's defaults"
