@@ -105,7 +105,7 @@ def over_chunks(
     sequences: Sequence[tf.Tensor],
     mask: tf.Tensor | None,
     carry: tuple,
-    widths: Sequence[int],
+    widths: Sequence[int | tuple[int, ...]],
     *,
     reverse: bool = False,
 ) -> tuple[list[tf.Tensor], tuple]:
@@ -119,7 +119,8 @@ def over_chunks(
         sequences: time-major tensors with the same number of steps; padded with zeros.
         mask: None (every step real) or (time, batch, 1) booleans.
         carry: what passes from chunk to chunk (the states, or their gradients).
-        widths: the last dimension of each output of ``run`` (its dtype is the sequences').
+        widths: the trailing shape of each output of ``run`` after (CHUNK, batch): its last
+            dimension, or a tuple of dimensions (its dtype is the sequences').
         reverse: Go from the last chunk to the first (backpropagation through time).
 
     Returns:
@@ -137,8 +138,8 @@ def over_chunks(
         tf.reshape(s, tf.concat([[count, CHUNK], tf.shape(s)[1:]], axis=0)) for s in padded
     ]
     arrays = tuple(
-        tf.TensorArray(first.dtype, size=count, element_shape=(CHUNK, first.shape[1], width))
-        for width in widths
+        tf.TensorArray(first.dtype, size=count, element_shape=(CHUNK, first.shape[1], *trailing))
+        for trailing in (w if isinstance(w, tuple) else (w,) for w in widths)
     )
 
     def body(k: tf.Tensor, carry: tuple, arrays: tuple) -> tuple:

@@ -365,7 +365,7 @@ def test_forward_keeps_only_what_is_needed():
     full = fused_lstm.lstm_forward(projected, h0, c0, u, fused_lstm._LSTM_SAVED)
     assert set(full) == {"h", "c", *fused_lstm._LSTM_SAVED}
     np.testing.assert_allclose(full["hs"][-1], lean["h"], atol=1e-6)
-    assert full["factors"].shape == (STEPS, BATCH, 6 * UNITS)
+    assert full["factors"].shape == (STEPS, BATCH, 6, UNITS)
 
 
 @pytest.mark.parametrize(("dtype", "atol"), [("float32", 1e-6), ("float64", 1e-14)])
