@@ -191,7 +191,6 @@ def lstm_backward(
 
 
 _LSTM_SAVED = ("hs", "factors")
-
 _lstm_forward_compiled = chunks.compiled(lstm_forward)
 _lstm_backward_compiled = chunks.compiled(lstm_backward)
 

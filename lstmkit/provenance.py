@@ -68,11 +68,10 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine() or "unknown CPU"
 
 
-def cpu_flags(lines: list[str] | None = None) -> list[str]:
+def cpu_flags() -> list[str]:
     """Which of :data:`VECTOR_FLAGS` the CPU has, in that order, from the first ``flags`` (x86)
-    or ``Features`` (Arm) line of /proc/cpuinfo (``lines``, read when None); empty where there
-    is no such file."""
-    for line in _cpuinfo() if lines is None else lines:
+    or ``Features`` (Arm) line of /proc/cpuinfo; empty where there is no such file."""
+    for line in _cpuinfo():
         key, _, value = line.partition(":")
         if key.strip().lower() in ("flags", "features"):
             present = set(value.split())

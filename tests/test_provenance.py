@@ -12,15 +12,19 @@ X86 = ["processor\t: 0", "model name\t: Intel(R) Xeon(R) Processor",
 ARM = ["processor\t: 0", "Features\t: fp asimd evtstrm aes sve", "CPU part\t: 0xd0c"]
 
 
-def test_cpu_flags_keeps_the_vector_sets_in_their_listed_order_from_the_first_cpu():
-    assert provenance.cpu_flags(X86) == ["sse4_2", "avx", "avx2", "fma", "avx512f",
-                                         "avx512_vnni", "amx_tile", "amx_bf16"]
-    assert provenance.cpu_flags(ARM) == ["asimd", "sve"]
+def test_cpu_flags_keeps_the_vector_sets_in_their_listed_order_from_the_first_cpu(monkeypatch):
+    monkeypatch.setattr(provenance, "_cpuinfo", lambda: X86)
+    assert provenance.cpu_flags() == ["sse4_2", "avx", "avx2", "fma", "avx512f",
+                                      "avx512_vnni", "amx_tile", "amx_bf16"]
+    monkeypatch.setattr(provenance, "_cpuinfo", lambda: ARM)
+    assert provenance.cpu_flags() == ["asimd", "sve"]
 
 
-def test_cpu_flags_is_empty_without_a_flags_line():
-    assert provenance.cpu_flags([]) == []
-    assert provenance.cpu_flags(["model name\t: Some CPU"]) == []
+def test_cpu_flags_is_empty_without_a_flags_line(monkeypatch):
+    monkeypatch.setattr(provenance, "_cpuinfo", lambda: [])
+    assert provenance.cpu_flags() == []
+    monkeypatch.setattr(provenance, "_cpuinfo", lambda: ["model name\t: Some CPU"])
+    assert provenance.cpu_flags() == []
 
 
 def test_cpu_model_names_the_cpu_its_cores_and_flags(monkeypatch):
