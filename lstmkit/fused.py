@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
-from lstmkit.loop import LoopOptions, scan_steps
+from lstmkit.loop import LoopOptions, scan_steps, transpose_mask
 
 __all__ = ["recurrent_kernel_gradient"]
 
@@ -49,7 +49,7 @@ def _reference_core(step: Callable, return_sequences: bool, mask: tf.Tensor | No
 
     def core(projected: tf.Tensor, *states_and_u: tf.Tensor) -> list[tf.Tensor]:
         *states, u = states_and_u
-        batch_major = None if mask is None else tf.transpose(mask[:, :, 0])
+        batch_major = None if mask is None else transpose_mask(mask[:, :, 0])
         _, outputs, final = scan_steps(
             projected, states, lambda p, s: step(p, s, u), options=LoopOptions(mask=batch_major)
         )

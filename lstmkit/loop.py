@@ -38,7 +38,7 @@ import tensorflow as tf
 
 from lstmkit.derivatives import forward_mode_in_graph
 
-__all__ = ["LoopOptions", "project_inputs", "scan_steps"]
+__all__ = ["LoopOptions", "project_inputs", "scan_steps", "time_major_mask", "transpose_mask"]
 
 #: ``step(p_t, states) -> new_states``: one step of a cell, from its input projection ``p_t``
 #: (batch, features) and the previous states to the new states; ``new_states[0]`` is the output.
@@ -61,6 +61,22 @@ class LoopOptions:
     go_backwards: bool = False
     return_sequences: bool = True
     zero_output_for_mask: bool = False
+
+
+def transpose_mask(mask: Any) -> tf.Tensor:
+    """A 2-D mask transposed, as booleans.
+
+    Transposed as float32: TensorFlow's oneDNN transpose logs an ERROR line ("oneDNN supports
+    DT_BOOL only on platforms with AVX-512", on any CPU) the first time it meets booleans, then
+    runs its usual kernel; float32 it transposes without a word."""
+    return tf.transpose(tf.cast(mask, tf.float32)) > 0
+
+
+def time_major_mask(mask: Any, go_backwards: bool = False) -> tf.Tensor:
+    """A (batch, time) mask as (time, batch, 1) booleans in processing order (reversed in time
+    for ``go_backwards``)."""
+    steps_mask = transpose_mask(mask)[:, :, None]
+    return tf.reverse(steps_mask, [0]) if go_backwards else steps_mask
 
 
 def project_inputs(
@@ -132,9 +148,7 @@ def scan_steps(
     if go_backwards:
         projected = tf.reverse(projected, [0])
     if mask is not None:
-        mask = tf.transpose(tf.cast(mask, tf.bool))[:, :, None]  # (time, batch, 1)
-        if go_backwards:
-            mask = tf.reverse(mask, [0])
+        mask = time_major_mask(mask, go_backwards)
 
     def advance(p_t: tf.Tensor, keep: tf.Tensor | None, previous: tf.Tensor, states: tuple):
         """One step: ``(output, new_states)``, masked as Keras masks."""

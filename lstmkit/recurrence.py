@@ -33,7 +33,7 @@ from lstmkit.fused import _seen
 from lstmkit.fused_gru import _fused_gru_core
 from lstmkit.fused_lstm import _fused_lstm_core
 from lstmkit.fused_rnn import _fused_rnn_core
-from lstmkit.loop import LoopOptions, project_inputs, scan_steps
+from lstmkit.loop import LoopOptions, project_inputs, scan_steps, time_major_mask
 
 __all__ = [
     "GateUpdate",
@@ -254,7 +254,7 @@ def _fused(
     def run(inputs: tf.Tensor, initial_state: Sequence[Any], dropout_mask: Any, mask: Any):
         projected = project_inputs(inputs, kernel, bias, dropout_mask)
         projected, states = _time_major_states(projected, initial_state, go_backwards)
-        steps_mask = None if mask is None else _time_major_mask(mask, go_backwards)
+        steps_mask = None if mask is None else time_major_mask(mask, go_backwards)
         core = make_core(return_sequences, steps_mask)
         outputs = core(projected, *states, tf.cast(recurrent_kernel, projected.dtype))
         final = list(outputs[-len(states):])
@@ -267,12 +267,6 @@ def _fused(
         return last, _outputs(h_seq, last), final
 
     return _side_by_side(run, inputs, initial_state, dropout_mask, options.mask)
-
-
-def _time_major_mask(mask: Any, go_backwards: bool) -> tf.Tensor:
-    """A (batch, time) mask as (time, batch, 1) booleans in processing order."""
-    steps_mask = tf.transpose(tf.cast(mask, tf.bool))[:, :, None]
-    return tf.reverse(steps_mask, [0]) if go_backwards else steps_mask
 
 
 def lstm(

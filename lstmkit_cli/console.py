@@ -4,11 +4,15 @@
 which writes every message logged before ``absl::InitializeLog()`` to stderr whatever the level
 (``cudart_stub.cc: Could not find cuda drivers``, with a ``WARNING: All log messages before
 absl::InitializeLog() ...`` line, once per library loaded), and a machine without a GPU adds an
-ERROR line ``failed call to cuInit``. They come from C++ (and from the Jupyter kernels and other
+ERROR line ``failed call to cuInit``; and the first transpose of booleans (a mask made time-major,
+as ``keras.layers.LSTM`` makes it) logs the ERROR ``oneDNN supports DT_BOOL only on platforms
+with AVX-512. Falling back to the default Eigen-based implementation`` on any CPU, AVX-512 or not,
+and then runs TensorFlow's usual kernel. They come from C++ (and from the Jupyter kernels and other
 processes a command starts), so Python's ``sys.stderr`` never sees them. :func:`quiet_tensorflow`
 therefore points file descriptor 2 at a pipe and copies what comes through to the real stderr,
 less the lines whose severity ``TF_CPP_MIN_LOG_LEVEL`` says to hide (1: INFO, 2: and WARNING,
-3: and ERROR; ``0`` copies everything), and, from level 2 on, the ``cuInit`` message.
+3: and ERROR; ``0`` copies everything), and, from level 2 on, those two ERROR messages, which
+report nothing wrong.
 """
 
 from __future__ import annotations
@@ -30,7 +34,11 @@ RECORD = re.compile(
 PREAMBLE = re.compile(
     rb"WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR\n")
 _RANK = {b"I": 0, b"W": 1, b"E": 2, b"F": 3}
-_NO_GPU = (b"failed call to cuInit",)  # ERROR lines that only say "this machine has no GPU"
+#: ERROR messages that report nothing wrong: "this machine has no GPU", and oneDNN declining a
+#: dtype other than float for TensorFlow's own kernel (whatever the CPU).
+_HARMLESS = re.compile(
+    rb"failed call to cuInit"
+    rb"|oneDNN supports DT_\w+ only on platforms with AVX-512\. Falling back to the default")
 
 
 def min_log_level() -> int:
@@ -42,13 +50,14 @@ def min_log_level() -> int:
 
 
 def strip_tf_logs(data: bytes, level: int) -> bytes:
-    """``data`` without the records below ``level`` (and the no-GPU message from level 2)."""
+    """``data`` without the records below ``level`` (and, from level 2, the harmless ERROR
+    messages)."""
     if level <= 0:
         return data
 
     def keep(match: re.Match[bytes]) -> bytes:
         rank = _RANK[match.group(1)]
-        hidden = rank < level or (level >= 2 and any(s in match.group(2) for s in _NO_GPU))
+        hidden = rank < level or (level >= 2 and _HARMLESS.search(match.group(2)) is not None)
         return b"" if hidden and rank < 3 else match.group(0)
 
     return PREAMBLE.sub(b"", RECORD.sub(keep, data))

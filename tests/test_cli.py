@@ -238,6 +238,8 @@ SAMPLE = (
     b"W0512 10:01:02.345678   21112 some_op.cc:7] a warning\n"
     b"E0000 00:00:1796157568.870027   21112 cuda_platform.cc:52] failed call to cuInit: "
     b"INTERNAL: CUDA error\n"
+    b"E0000 00:00:1796410154.835040    3696 util.cc:131] oneDNN supports DT_BOOL only on "
+    b"platforms with AVX-512. Falling back to the default Eigen-based implementation if present.\n"
     b"E0512 10:01:02.345678   21112 xla.cc:9] a real error\n"
     b"F0512 10:01:02.345678   21112 xla.cc:9] fatal\n"
     b"Traceback (most recent call last):\n"
@@ -252,6 +254,7 @@ def test_the_console_filter_keeps_what_the_level_keeps():
                     "F0512 10:01:02.345678   21112 xla.cc:9] fatal\n"
                     "Traceback (most recent call last):\n")
     assert "a warning" in console.strip_tf_logs(SAMPLE, 1).decode()
+    assert "DT_BOOL" in console.strip_tf_logs(SAMPLE, 1).decode()
     assert "a real error" not in console.strip_tf_logs(SAMPLE, 3).decode()
     assert "fatal" in console.strip_tf_logs(SAMPLE, 3).decode()
 

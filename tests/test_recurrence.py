@@ -20,7 +20,7 @@ from tiers import diagonal
 
 import lstmkit
 from lstmkit import fused_lstm, fused_rnn, recurrence
-from lstmkit.loop import LoopOptions
+from lstmkit.loop import LoopOptions, time_major_mask, transpose_mask
 
 BATCH, STEPS, FEATURES, UNITS = 3, 5, 4, 6
 
@@ -584,3 +584,16 @@ def test_half_precision_runs_the_float32_loop(dtype):
         assert got.dtype == tf.as_dtype(dtype)
         np.testing.assert_array_equal(got.numpy(), tf.cast(want, dtype).numpy())
     assert tape.gradient(outputs, half).dtype == tf.as_dtype(dtype)
+
+
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_time_major_mask_is_the_transposed_mask_in_processing_order(go_backwards):
+    """Booleans in, booleans out (transposed as float32, where oneDNN says nothing)."""
+    mask = np.random.default_rng(3).random((5, 7)) > 0.4
+    mask[0] = False
+    got = time_major_mask(tf.constant(mask), go_backwards)
+    expected = mask.T[::-1] if go_backwards else mask.T
+    assert got.dtype == tf.bool and got.shape == (7, 5, 1)
+    np.testing.assert_array_equal(got.numpy()[:, :, 0], expected)
+    as_integers = tf.constant(mask.astype(np.int32))
+    np.testing.assert_array_equal(transpose_mask(as_integers).numpy(), mask.T)
