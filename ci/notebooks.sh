@@ -9,8 +9,10 @@ export MPLBACKEND=module://matplotlib_inline.backend_inline
 for nb in "${@:-notebooks/*.ipynb}"; do
     for f in $nb; do
         echo "executing $f"
-        # lstmkit_cli.quiet: the kernels' TensorFlow start-up lines stay off the terminal too
+        # lstmkit_cli.quiet: the kernels' TensorFlow start-up lines stay off the terminal too;
+        # --log-level=CRITICAL: nor does the kernel's own start-up log (as lstmkit report runs it)
         .venv/bin/python -m lstmkit_cli.quiet .venv/bin/jupyter nbconvert --to notebook --execute --inplace \
-            --ExecutePreprocessor.timeout=600 --ExecutePreprocessor.kernel_name=python3 "$f"
+            --ExecutePreprocessor.timeout=600 --ExecutePreprocessor.kernel_name=python3 \
+            --ExecutePreprocessor.extra_arguments=--log-level=CRITICAL "$f"
     done
 done
