@@ -107,7 +107,7 @@ def gru_forward(
 
 
 def gru_backward(
-    dh_seq: tf.Tensor,
+    dh_seq: tf.Tensor | None,
     dh_last: tf.Tensor,
     packed: tf.Tensor,
     factors: tf.Tensor,
@@ -133,8 +133,8 @@ def gru_backward(
     forward loop stores them. After the loop, :math:`\bar m` follows from :math:`\bar P` and
     :math:`r`, then :math:`\bar U = \sum_t h_{t-1}^\top \bar m_t` is one product
     (:func:`lstmkit.fused.recurrent_kernel_gradient`) and :math:`\bar\beta = \sum_t \bar m_t`.
-    A masked step passes :math:`\bar h_t` on to step :math:`t-1` unchanged, as in
-    :func:`lstmkit.fused_lstm.lstm_backward`.
+    A masked step passes :math:`\bar h_t` on to step :math:`t-1` unchanged, and ``dh_seq`` may
+    be None, as in :func:`lstmkit.fused_lstm.lstm_backward`.
 
     Returns:
         :math:`(\bar P, \bar h_0)`.
@@ -146,7 +146,8 @@ def gru_backward(
     def body(k: tf.Tensor, dh: tf.Tensor, dp_ta: tf.TensorArray) -> tuple:
         t = steps - 1 - k
         a, b, c, r, z = tf.split(factors[t], 5, axis=1)
-        dh = dh + dh_seq[t]
+        if dh_seq is not None:
+            dh = dh + dh_seq[t]
         dh_cell = dh if mask is None else tf.cast(mask[t], dh.dtype) * dh
         dz, dn = dh_cell * a, dh_cell * b
         dr = dn * c
@@ -195,26 +196,28 @@ def _gru_forward_run(
 
 @chunks.traced_once
 def _gru_backward_run(
-    dh_seq: tf.Tensor,
+    factors: tf.Tensor,
+    dh_seq: tf.Tensor | None,
     dh_last: tf.Tensor,
     packed: tf.Tensor,
-    factors: tf.Tensor,
     mask: tf.Tensor | None,
 ) -> tuple[tf.Tensor, tf.Tensor]:
     """:func:`gru_backward` over the whole sequence, or over chunks as the forward pass."""
     if chunks.applies(factors):
 
         def run(sequences: list, chunk_mask: tf.Tensor, carry: tuple) -> tuple:
-            dp, dh = _gru_backward_compiled(sequences[0], *carry, packed, sequences[1],
-                                            chunk_mask)
+            *dh_chunk, factors_chunk = sequences
+            dp, dh = _gru_backward_compiled(*(dh_chunk or [None]), *carry, packed,
+                                            factors_chunk, chunk_mask)
             return [dp], (dh,)
 
+        sequences = [factors] if dh_seq is None else [dh_seq, factors]
         (dp_seq,), (dh0,) = chunks.over_chunks(
-            run, [dh_seq, factors], mask, (dh_last,), [packed.shape[1]], reverse=True
+            run, sequences, mask, (dh_last,), [packed.shape[1]], reverse=True
         )
     else:
         dp_seq, dh0 = _gru_backward_compiled(dh_seq, dh_last, packed, factors, mask)
-    dp_seq.set_shape((*dh_seq.shape[:2], packed.shape[1]))
+    dp_seq.set_shape((*factors.shape[:2], packed.shape[1]))
     dh0.set_shape(dh_last.shape)
     return dp_seq, dh0
 
@@ -247,8 +250,8 @@ def _fused_gru_core(return_sequences: bool, mask: tf.Tensor | None = None) -> Ca
             projected: tf.Tensor, h0: tf.Tensor, packed: tf.Tensor, *upstream: tf.Tensor
         ) -> list[tf.Tensor]:
             saved = run if wanted else _gru_forward_run(projected, h0, packed, _GRU_SAVED, mask)
-            dh_seq = upstream[0] if return_sequences else tf.zeros_like(saved["hs"])
-            dp_seq, dh0 = _gru_backward_run(dh_seq, upstream[-1], packed, saved["factors"], mask)
+            dh_seq = upstream[0] if return_sequences else None
+            dp_seq, dh0 = _gru_backward_run(saved["factors"], dh_seq, upstream[-1], packed, mask)
             return [dp_seq, dh0, _packed_gradient(h0, saved["hs"], dp_seq, saved["factors"])]
 
         def grad(*upstream: tf.Tensor | None) -> list[tf.Tensor]:

@@ -51,7 +51,7 @@ def rnn_forward(
 
 
 def rnn_backward(
-    dh_seq: tf.Tensor,
+    dh_seq: tf.Tensor | None,
     dh_last: tf.Tensor,
     u: tf.Tensor,
     h_seq: tf.Tensor,
@@ -64,7 +64,8 @@ def rnn_backward(
 
         \bar z_t = \bar h_t (1 - h_t^2), \qquad \bar h_{t-1} \mathrel{+}= \bar z_t U^\top
 
-    and :math:`\bar U` from :func:`recurrent_kernel_gradient`. With a mask (as in
+    and :math:`\bar U` from :func:`recurrent_kernel_gradient`; ``dh_seq`` None as in
+    :func:`lstmkit.fused_lstm.lstm_backward`. With a mask (as in
     :func:`lstm_backward`), :math:`\bar z_t = m_t \bar h_t (1 - h_t^2)` and
     :math:`(1 - m_t) \bar h_t` goes on to step :math:`t-1`.
 
@@ -77,7 +78,7 @@ def rnn_backward(
 
     def body(k: tf.Tensor, dh: tf.Tensor, dz_ta: tf.TensorArray) -> tuple:
         t = steps - 1 - k
-        h, dh = h_seq[t], dh + dh_seq[t]
+        h, dh = h_seq[t], dh if dh_seq is None else dh + dh_seq[t]
         if mask is None:
             dz = dh * (1 - h * h)
             return (k + 1, tf.matmul(dz, u_t), dz_ta.write(t, dz))
@@ -118,7 +119,8 @@ def _rnn_forward_run(
 
 @chunks.traced_once
 def _rnn_backward_run(
-    dh_seq: tf.Tensor, dh_last: tf.Tensor, u: tf.Tensor, h_seq: tf.Tensor, mask: tf.Tensor | None
+    h_seq: tf.Tensor, dh_seq: tf.Tensor | None, dh_last: tf.Tensor, u: tf.Tensor,
+    mask: tf.Tensor | None,
 ) -> tuple[tf.Tensor, tf.Tensor]:
     """:func:`rnn_backward` over the whole sequence, or over chunks of steps when lengths
     change (:mod:`lstmkit.chunks`), as the forward pass, with every static
@@ -127,11 +129,13 @@ def _rnn_backward_run(
     if chunks.applies(h_seq):
 
         def run(sequences: list, chunk_mask: tf.Tensor, carry: tuple) -> tuple:
-            dz, dh = _rnn_backward_compiled(sequences[0], *carry, u, sequences[1], chunk_mask)
+            *dh_chunk, h_chunk = sequences
+            dz, dh = _rnn_backward_compiled(*(dh_chunk or [None]), *carry, u, h_chunk, chunk_mask)
             return [dz], (dh,)
 
+        sequences = [h_seq] if dh_seq is None else [dh_seq, h_seq]
         (dz_seq,), (dh0,) = chunks.over_chunks(
-            run, [dh_seq, h_seq], mask, (dh_last,), [u.shape[1]], reverse=True
+            run, sequences, mask, (dh_last,), [u.shape[1]], reverse=True
         )
     else:
         dz_seq, dh0 = _rnn_backward_compiled(dh_seq, dh_last, u, h_seq, mask)
@@ -155,8 +159,8 @@ def _fused_rnn_core(return_sequences: bool, mask: tf.Tensor | None = None) -> Ca
             projected: tf.Tensor, h0: tf.Tensor, u: tf.Tensor, *upstream: tf.Tensor
         ) -> list[tf.Tensor]:
             h_seq = run["hs"] if wanted else _rnn_forward_run(projected, h0, u, True, mask)["hs"]
-            dh_seq = upstream[0] if return_sequences else tf.zeros_like(h_seq)
-            dz_seq, dh0 = _rnn_backward_run(dh_seq, upstream[-1], u, h_seq, mask)
+            dh_seq = upstream[0] if return_sequences else None
+            dz_seq, dh0 = _rnn_backward_run(h_seq, dh_seq, upstream[-1], u, mask)
             return [dz_seq, dh0, recurrent_kernel_gradient(h0, h_seq, dz_seq)]
 
         def grad(*upstream: tf.Tensor | None) -> list[tf.Tensor]:

@@ -52,9 +52,15 @@ def test_chunked_lstm_loops_equal_one_loop(steps, masked):
         np.testing.assert_allclose(chunked[name], whole[name], atol=1e-6, err_msg=name)
     dh_seq, dh, dc = _random((steps, BATCH, UNITS), 6), _random((BATCH, UNITS), 7), h0
     expected = fused_lstm.lstm_backward(dh_seq, dh, dc, u, whole["factors"], mask)
-    got = fused_lstm._lstm_backward_run(dh_seq, dh, dc, u, whole["factors"], mask)
+    got = fused_lstm._lstm_backward_run(whole["factors"], dh_seq, dh, dc, u, mask)
     for a, b in zip(got, expected, strict=True):
         np.testing.assert_allclose(a, b, atol=1e-5)
+    # only the last output: no sequence of gradients, as if it were zeros
+    expected = fused_lstm.lstm_backward(tf.zeros_like(dh_seq), dh, dc, u, whole["factors"], mask)
+    for got in (fused_lstm._lstm_backward_run(whole["factors"], None, dh, dc, u, mask),
+                fused_lstm.lstm_backward(None, dh, dc, u, whole["factors"], mask)):
+        for a, b in zip(got, expected, strict=True):
+            np.testing.assert_allclose(a, b, atol=1e-5)
 
 
 @pytest.mark.slow
@@ -96,9 +102,14 @@ def test_chunked_rnn_backward_equals_one_loop(steps):
     dh_seq, dh = _random((steps, BATCH, UNITS), 4), _random((BATCH, UNITS), 5)
     mask = _mask(steps, 6)
     expected = fused_rnn.rnn_backward(dh_seq, dh, u, h_seq, mask)
-    got = fused_rnn._rnn_backward_run(dh_seq, dh, u, h_seq, mask)
+    got = fused_rnn._rnn_backward_run(h_seq, dh_seq, dh, u, mask)
     for a, b in zip(got, expected, strict=True):
         np.testing.assert_allclose(a, b, atol=1e-5)
+    expected = fused_rnn.rnn_backward(tf.zeros_like(dh_seq), dh, u, h_seq, mask)
+    for got in (fused_rnn._rnn_backward_run(h_seq, None, dh, u, mask),
+                fused_rnn.rnn_backward(None, dh, u, h_seq, mask)):
+        for a, b in zip(got, expected, strict=True):
+            np.testing.assert_allclose(a, b, atol=1e-5)
 
 
 @pytest.mark.slow

@@ -72,13 +72,14 @@ def test_backward_pass_equals_finite_differences(return_sequences, masked):
 
 
 @pytest.mark.slow  # the fast tier runs chunks too: every eager call does (chunks.applies)
-def test_forward_and_backward_over_chunks_equal_one_loop():
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_forward_and_backward_over_chunks_equal_one_loop(return_sequences):
     """Eagerly the loops run over chunks of 16 steps (lstmkit.chunks); 40 steps cross two chunk
     boundaries, with padding in front. In a tf.function with a fixed length: one loop."""
     rng = np.random.default_rng(2)
     primals = (tf.constant(rng.normal(size=(40, BATCH, 3 * UNITS)), tf.float32),
                *_primals()[1:])
-    core = fused_gru._fused_gru_core(True, None)
+    core = fused_gru._fused_gru_core(return_sequences, None)
     eager_out, eager_grads = _gradients(core, primals, graph=False)
     graph_out, graph_grads = _gradients(core, primals, graph=True)
     for a, b in zip([*eager_out, *eager_grads], [*graph_out, *graph_grads], strict=True):
