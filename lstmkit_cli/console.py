@@ -27,18 +27,25 @@ from collections.abc import Iterator
 
 #: One Abseil/glog record: severity, month and day, time, thread, file:line, message, as in
 #: ``I0512 10:01:02.345678   20730 cudart_stub.cc:31] ...`` (before ``absl::InitializeLog()``
-#: the date is 0000 and the seconds count from 1970). cpu_feature_guard's runs over two lines.
+#: the date is 0000 and the seconds count from 1970); or, as TensorFlow 2.16 (the oldest
+#: admitted) writes them, date, time, severity, file:line, message:
+#: ``2026-12-04 19:22:06.176424: E external/.../cuda_fft.cc:479] ...``. cpu_feature_guard's
+#: runs over two lines.
 RECORD = re.compile(
-    rb"([IWEF])\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [\w./+-]+:\d+\] ([^\n]*)\n"
+    rb"(?:([IWEF])\d{4} \d\d:\d\d:\d+\.\d+ +\d+"
+    rb"|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: ([IWEF])) [\w./+-]+:\d+\] ([^\n]*)\n"
     rb"(?:To enable the following instructions:[^\n]*\n)?")
 PREAMBLE = re.compile(
     rb"WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR\n")
 _RANK = {b"I": 0, b"W": 1, b"E": 2, b"F": 3}
-#: ERROR messages that report nothing wrong: "this machine has no GPU", and oneDNN declining a
-#: dtype other than float for TensorFlow's own kernel (whatever the CPU).
+#: ERROR messages that report nothing wrong: "this machine has no GPU"; oneDNN declining a
+#: dtype other than float for TensorFlow's own kernel (whatever the CPU); and TensorFlow 2.16
+#: finding its CUDA plugins registered already (on a machine without a GPU).
 _HARMLESS = re.compile(
     rb"failed call to cuInit"
-    rb"|oneDNN supports DT_\w+ only on platforms with AVX-512\. Falling back to the default")
+    rb"|oneDNN supports DT_\w+ only on platforms with AVX-512\. Falling back to the default"
+    rb"|Unable to register cu\w+ factory: Attempting to register factory for plugin cu\w+ when"
+    rb" one has already been registered")
 
 
 def min_log_level() -> int:
@@ -56,8 +63,8 @@ def strip_tf_logs(data: bytes, level: int) -> bytes:
         return data
 
     def keep(match: re.Match[bytes]) -> bytes:
-        rank = _RANK[match.group(1)]
-        hidden = rank < level or (level >= 2 and _HARMLESS.search(match.group(2)) is not None)
+        rank = _RANK[match.group(1) or match.group(2)]
+        hidden = rank < level or (level >= 2 and _HARMLESS.search(match.group(3)) is not None)
         return b"" if hidden and rank < 3 else match.group(0)
 
     return PREAMBLE.sub(b"", RECORD.sub(keep, data))

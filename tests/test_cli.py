@@ -240,6 +240,10 @@ SAMPLE = (
     b"INTERNAL: CUDA error\n"
     b"E0000 00:00:1796410154.835040    3696 util.cc:131] oneDNN supports DT_BOOL only on "
     b"platforms with AVX-512. Falling back to the default Eigen-based implementation if present.\n"
+    b"2026-12-04 19:22:06.176424: E external/local_xla/xla/stream_executor/cuda/cuda_fft.cc:479] "
+    b"Unable to register cuFFT factory: Attempting to register factory for plugin cuFFT when one "
+    b"has already been registered\n"
+    b"2026-12-04 19:22:06.195538: W tensorflow/core/x.cc:1] an old-style warning\n"
     b"E0512 10:01:02.345678   21112 xla.cc:9] a real error\n"
     b"F0512 10:01:02.345678   21112 xla.cc:9] fatal\n"
     b"Traceback (most recent call last):\n"
@@ -255,6 +259,8 @@ def test_the_console_filter_keeps_what_the_level_keeps():
                     "Traceback (most recent call last):\n")
     assert "a warning" in console.strip_tf_logs(SAMPLE, 1).decode()
     assert "DT_BOOL" in console.strip_tf_logs(SAMPLE, 1).decode()
+    assert "an old-style warning" in console.strip_tf_logs(SAMPLE, 1).decode()
+    assert "cuFFT" in console.strip_tf_logs(SAMPLE, 1).decode()
     assert "a real error" not in console.strip_tf_logs(SAMPLE, 3).decode()
     assert "fatal" in console.strip_tf_logs(SAMPLE, 3).decode()
 
