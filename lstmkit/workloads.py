@@ -18,7 +18,7 @@ Rows, at the reference shape unless said (``--quick`` shrinks them all):
 - **g** the first, cold ``fit`` epoch (tracing and compilation included) over batches of
   changing length, fed as a user would: ``tf.data.Dataset.from_generator`` with
   ``TensorSpec((None, None, features))``. Each epoch runs in a fresh Python process (only the
-  ``fit`` call is timed): in one process, XLA's compilation cache would make every epoch after
+  ``fit`` call is timed, up to the end of its epoch): in one process, XLA's compilation cache would make every epoch after
   the first warm, fresh models or not;
 - **h** batch 1 and batch 256;
 - **i** the layers built with ``dtype="mixed_float16"`` (float16 compute, float32 weights);
@@ -400,10 +400,23 @@ def _fit_row(row: Row, shape: dict[str, int], sizes: dict[str, Any], rounds: int
 
 
 def _fit_epoch(model: Any, x: Any, y: Any = None, **options: Any) -> dict[str, float]:
-    """One epoch of ``model.fit`` (in order, silent): its wall time and loss."""
+    """One epoch of ``model.fit`` (in order, silent): the wall time from the call to the end of
+    the epoch (``on_epoch_end``), and its loss.
+
+    What ``fit`` does after the epoch is left out: it drops its ``tf.data`` iterator, and
+    joining the iterator's autotuning thread takes 0.3 to 0.6 s in some runs and none in
+    others, whatever the layer (seen with both Keras' and lstmkit's, gone with autotuning off).
+    """
+    import keras
+
+    class EpochEnd(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            self.time = time.perf_counter()
+
+    end = EpochEnd()
     start = time.perf_counter()
-    history = model.fit(x, y, epochs=1, shuffle=False, verbose=0, **options)
-    return {"seconds": time.perf_counter() - start, "loss": float(history.history["loss"][0])}
+    history = model.fit(x, y, epochs=1, shuffle=False, verbose=0, callbacks=[end], **options)
+    return {"seconds": end.time - start, "loss": float(history.history["loss"][0])}
 
 
 def _record(prepared: _Prepared, calls: list[tuple[str, Callable[[], dict[str, float]]]],
