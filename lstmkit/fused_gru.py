@@ -133,8 +133,9 @@ def gru_backward(
     forward loop stores them. After the loop, :math:`\bar m` follows from :math:`\bar P` and
     :math:`r`, then :math:`\bar U = \sum_t h_{t-1}^\top \bar m_t` is one product
     (:func:`lstmkit.fused.recurrent_kernel_gradient`) and :math:`\bar\beta = \sum_t \bar m_t`.
-    A masked step passes :math:`\bar h_t` on to step :math:`t-1` unchanged, and ``dh_seq`` may
-    be None, as in :func:`lstmkit.fused_lstm.lstm_backward`.
+    A masked step passes :math:`\bar h_t` on to step :math:`t-1` unchanged, as in
+    :func:`lstmkit.fused_lstm.lstm_backward`; ``dh_seq`` may be None, as in
+    :func:`lstmkit.fused_rnn.rnn_backward`.
 
     Returns:
         :math:`(\bar P, \bar h_0)`.

@@ -122,7 +122,7 @@ def lstm_forward(
 
 
 def lstm_backward(
-    dh_seq: tf.Tensor | None,
+    dh_seq: tf.Tensor,
     dh_last: tf.Tensor,
     dc_last: tf.Tensor,
     u: tf.Tensor,
@@ -157,10 +157,6 @@ def lstm_backward(
     :math:`\bar c_t f_t`. Nothing here is differentiated again, so reading step :math:`t` by
     indexing is fine.
 
-    ``dh_seq`` holds the gradients from the outputs :math:`h_t`, or is None when only the last
-    one is an output (its gradient is then ``dh_last``), which spares the loop a sequence of
-    zeros to read.
-
     With a mask, a masked step passes :math:`\bar h_t` and :math:`\bar c_t` on to step
     :math:`t-1` unchanged and its cell sees none: with :math:`m_t \in \{0, 1\}`, the cell's
     gradients are :math:`m_t \bar h_t` and :math:`m_t \bar c_t`, and :math:`(1 - m_t) \bar h_t`,
@@ -178,8 +174,7 @@ def lstm_backward(
         factors_t = factors[t]  # (batch, 6, units)
         gamma = tf.reshape(factors_t[:, :4], [-1, 4 * units])
         a, f = factors_t[:, 4], factors_t[:, 5]
-        if dh_seq is not None:
-            dh = dh + dh_seq[t]
+        dh = dh + dh_seq[t]
         if mask is None:
             dc = dc + dh * a
             dz = tf.concat([dc, dc, dc, dh], axis=1) * gamma
@@ -233,11 +228,11 @@ def _lstm_forward_run(
 
 @chunks.traced_once
 def _lstm_backward_run(
-    factors: tf.Tensor,
-    dh_seq: tf.Tensor | None,
+    dh_seq: tf.Tensor,
     dh_last: tf.Tensor,
     dc_last: tf.Tensor,
     u: tf.Tensor,
+    factors: tf.Tensor,
     mask: tf.Tensor | None,
 ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
     """:func:`lstm_backward` over the whole sequence, or over chunks as the forward pass;
@@ -245,19 +240,17 @@ def _lstm_backward_run(
     if chunks.applies(factors):
 
         def run(sequences: list, chunk_mask: tf.Tensor, carry: tuple) -> tuple:
-            *dh_chunk, factors_chunk = sequences
             dz, dh, dc = _lstm_backward_compiled(
-                *(dh_chunk or [None]), *carry, u, factors_chunk, chunk_mask
+                sequences[0], *carry, u, sequences[1], chunk_mask
             )
             return [dz], (dh, dc)
 
-        sequences = [factors] if dh_seq is None else [dh_seq, factors]
         (dz_seq,), (dh0, dc0) = chunks.over_chunks(
-            run, sequences, mask, (dh_last, dc_last), [u.shape[1]], reverse=True
+            run, [dh_seq, factors], mask, (dh_last, dc_last), [u.shape[1]], reverse=True
         )
     else:
         dz_seq, dh0, dc0 = _lstm_backward_compiled(dh_seq, dh_last, dc_last, u, factors, mask)
-    dz_seq.set_shape((*factors.shape[:2], u.shape[1]))
+    dz_seq.set_shape((*dh_seq.shape[:2], u.shape[1]))
     dh0.set_shape(dh_last.shape)
     dc0.set_shape(dc_last.shape)
     return dz_seq, dh0, dc0
@@ -281,9 +274,9 @@ def _fused_lstm_core(return_sequences: bool, mask: tf.Tensor | None = None) -> C
             projected: tf.Tensor, h0: tf.Tensor, c0: tf.Tensor, u: tf.Tensor, *upstream: tf.Tensor
         ) -> list[tf.Tensor]:
             saved = run if wanted else _lstm_forward_run(projected, h0, c0, u, _LSTM_SAVED, mask)
-            dh_seq = upstream[0] if return_sequences else None
+            dh_seq = upstream[0] if return_sequences else tf.zeros_like(saved["hs"])
             dz_seq, dh0, dc0 = _lstm_backward_run(
-                saved["factors"], dh_seq, *upstream[-2:], u, mask
+                dh_seq, *upstream[-2:], u, saved["factors"], mask
             )
             return [dz_seq, dh0, dc0, recurrent_kernel_gradient(h0, saved["hs"], dz_seq)]
 

