@@ -19,6 +19,15 @@ def _steps(sequence: tf.Tensor) -> int | tf.Tensor:
     return sequence.shape[0] if sequence.shape[0] is not None else tf.shape(sequence)[0]
 
 
+def _kept_shape(name: str, units: int, blocks: int) -> tuple[int, ...]:
+    """The shape of one step of a sequence a fused forward loop keeps, without the batch:
+    (units,) for the states ``"hs"``; (blocks, units) for ``"factors"``, the local derivatives
+    of its backward loop, each a (batch, units) block, side by side on a middle axis (written in
+    one pass by the compiled loop; joined along the last axis instead, the LSTM's forward loop
+    is about 8 % slower at 64 rows, the GRU's training step about 3 %)."""
+    return (units,) if name == "hs" else (blocks, units)
+
+
 def _while(steps: int | tf.Tensor, body: Callable, loop_vars: tuple) -> tuple:
     return tf.while_loop(
         lambda t, *_: t < steps,

@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from lstmkit import chunks
 from lstmkit.derivatives import gradient_wanted, opaque, twice_differentiable
-from lstmkit.fused import _reference_core, _steps, _while, recurrent_kernel_gradient
+from lstmkit.fused import _kept_shape, _reference_core, _steps, _while, recurrent_kernel_gradient
 
 __all__ = ["gru_backward", "gru_forward"]
 
@@ -29,6 +29,10 @@ def _gru_step(p_t: tf.Tensor, states: tuple, packed: tf.Tensor) -> tuple:
     p_z, p_r, p_h = tf.split(p_t, 3, axis=-1)
     z, r = tf.sigmoid(p_z + m_z), tf.sigmoid(p_r + m_r)
     return (z * h + (1 - z) * tf.tanh(p_h + r * m_h),)
+
+
+#: The blocks of the factors :func:`gru_forward` keeps (see :func:`gru_backward`).
+_FACTORS = 5
 
 
 def gru_forward(
@@ -53,7 +57,9 @@ def gru_forward(
         h0: initial state (batch, units).
         packed: :math:`\hat U = [U; \beta]` (units + 1, 3 * units).
         keep: which per-step values to stack over time, among ``"hs"`` (:math:`h_t`) and
-            ``"factors"``, the local derivatives :func:`gru_backward` needs (batch, 5 * units).
+            ``"factors"``, the local derivatives :func:`gru_backward` needs, five (batch, units)
+            blocks side by side on a middle axis, (batch, 5, units), as
+            :func:`lstmkit.fused_lstm.lstm_forward` keeps its own.
         mask: None, or (time, batch, 1) booleans in processing order, False at masked steps.
 
     Returns:
@@ -73,10 +79,11 @@ def gru_forward(
         tf.TensorArray(projected.dtype, size=steps).unstack(block)
         for block in (blocks[0] + beta_z, blocks[1] + beta_r, blocks[2])
     ]
-    widths = {"hs": units, "factors": 5 * units}
     kept = tuple(
-        tf.TensorArray(projected.dtype, size=steps, element_shape=(batch, widths[name]))
-        for name in keep
+        tf.TensorArray(
+            projected.dtype, size=steps, element_shape=(batch, *_kept_shape(n, units, _FACTORS))
+        )
+        for n in keep
     )
     half = tf.constant(0.5, projected.dtype)
 
@@ -92,7 +99,7 @@ def gru_forward(
         h = n + z * (h_prev - n)
 
         def factors() -> tf.Tensor:  # the local derivatives of gru_backward
-            return tf.concat(
+            return tf.stack(
                 [(h_prev - n) * z * (1 - z), (1 - z) * (1 - n * n), m_h * r * (1 - r), r, z],
                 axis=1,
             )
@@ -146,7 +153,8 @@ def gru_backward(
 
     def body(k: tf.Tensor, dh: tf.Tensor, dp_ta: tf.TensorArray) -> tuple:
         t = steps - 1 - k
-        a, b, c, r, z = tf.split(factors[t], 5, axis=1)
+        factors_t = factors[t]  # (batch, 5, units)
+        a, b, c, r, z = (factors_t[:, k] for k in range(5))
         if dh_seq is not None:
             dh = dh + dh_seq[t]
         dh_cell = dh if mask is None else tf.cast(mask[t], dh.dtype) * dh
@@ -177,21 +185,20 @@ def _gru_forward_run(
     """:func:`_gru_forward_compiled` over the whole sequence, or over chunks of steps when
     lengths change (:mod:`lstmkit.chunks`), with every static dimension the inputs give."""
     steps, batch, units = projected.shape[0], projected.shape[1], packed.shape[0] - 1
-    widths = {"hs": units, "factors": 5 * units}
     if chunks.applies(projected):
 
         def run(sequences: list, chunk_mask: tf.Tensor, carry: tuple) -> tuple:
             out = _gru_forward_compiled(sequences[0], *carry, packed, keep, chunk_mask)
             return [out[name] for name in keep], (out["h"],)
 
-        widths_kept = [widths[n] for n in keep]
-        kept, (h,) = chunks.over_chunks(run, [projected], mask, (h0,), widths_kept)
+        shapes = [_kept_shape(n, units, _FACTORS) for n in keep]
+        kept, (h,) = chunks.over_chunks(run, [projected], mask, (h0,), shapes)
         out = {"h": h, **dict(zip(keep, kept, strict=True))}
     else:
         out = _gru_forward_compiled(projected, h0, packed, keep, mask)
     out["h"].set_shape(h0.shape)
     for name in keep:
-        out[name].set_shape((steps, batch, widths[name]))
+        out[name].set_shape((steps, batch, *_kept_shape(name, units, _FACTORS)))
     return out
 
 
@@ -229,7 +236,7 @@ def _packed_gradient(
     r""":math:`\bar{\hat U} = [\sum_t h_{t-1}^\top \bar m_t;\ \sum_t \bar m_t]`, with
     :math:`\bar m_t = [\bar z^z_t, \bar z^r_t, r_t \bar z^h_t]` from :math:`\bar P_t`."""
     units = h0.shape[-1]
-    r_seq = factors[:, :, 3 * units : 4 * units]
+    r_seq = factors[:, :, 3]
     dm_seq = tf.concat([dp_seq[:, :, : 2 * units], dp_seq[:, :, 2 * units :] * r_seq], axis=2)
     du = recurrent_kernel_gradient(h0, h_seq, dm_seq)
     return tf.concat([du, tf.reduce_sum(dm_seq, axis=[0, 1])[None]], axis=0)

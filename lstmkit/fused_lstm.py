@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from lstmkit import chunks
 from lstmkit.derivatives import gradient_wanted, opaque, twice_differentiable
-from lstmkit.fused import _reference_core, _steps, _while, recurrent_kernel_gradient
+from lstmkit.fused import _kept_shape, _reference_core, _steps, _while, recurrent_kernel_gradient
 
 __all__ = ["lstm_backward", "lstm_forward"]
 
@@ -45,9 +45,8 @@ def _gate_activations(z: tf.Tensor) -> list[tf.Tensor]:
     return tf.split(scale * tf.tanh(scale * z) + offset, 4, axis=-1)
 
 
-def _kept_shape(name: str, units: int) -> tuple[int, ...]:
-    """The shape of one step of a sequence :func:`lstm_forward` keeps, without the batch."""
-    return (units,) if name == "hs" else (6, units)
+#: The blocks of the factors :func:`lstm_forward` keeps: gamma (four), a and f.
+_FACTORS = 6
 
 
 def lstm_forward(
@@ -89,7 +88,9 @@ def lstm_forward(
     steps, batch, units = _steps(projected), projected.shape[1], u.shape[0]
     inputs_ta = tf.TensorArray(projected.dtype, size=steps).unstack(projected)
     kept = tuple(
-        tf.TensorArray(projected.dtype, size=steps, element_shape=(batch, *_kept_shape(n, units)))
+        tf.TensorArray(
+            projected.dtype, size=steps, element_shape=(batch, *_kept_shape(n, units, _FACTORS))
+        )
         for n in keep
     )
 
@@ -214,7 +215,7 @@ def _lstm_forward_run(
             out = _lstm_forward_compiled(sequences[0], *carry, u, keep, chunk_mask)
             return [out[name] for name in keep], (out["h"], out["c"])
 
-        shapes = [_kept_shape(n, units) for n in keep]
+        shapes = [_kept_shape(n, units, _FACTORS) for n in keep]
         kept, (h, c) = chunks.over_chunks(run, [projected], mask, (h0, c0), shapes)
         out = {"h": h, "c": c, **dict(zip(keep, kept, strict=True))}
     else:
@@ -222,7 +223,7 @@ def _lstm_forward_run(
     out["h"].set_shape(h0.shape)
     out["c"].set_shape(c0.shape)
     for name in keep:
-        out[name].set_shape((steps, batch, *_kept_shape(name, units)))
+        out[name].set_shape((steps, batch, *_kept_shape(name, units, _FACTORS)))
     return out
 
 
