@@ -69,7 +69,7 @@ def transpose_mask(mask: Any) -> tf.Tensor:
     Transposed as float32: TensorFlow's oneDNN transpose logs an ERROR line ("oneDNN supports
     DT_BOOL only on platforms with AVX-512", on any CPU) the first time it meets booleans, then
     runs its usual kernel; float32 it transposes without a word."""
-    return tf.transpose(tf.cast(mask, tf.float32)) > 0
+    return tf.not_equal(tf.transpose(tf.cast(mask, tf.float32)), 0)
 
 
 def time_major_mask(mask: Any, go_backwards: bool = False) -> tf.Tensor:

@@ -595,5 +595,5 @@ def test_time_major_mask_is_the_transposed_mask_in_processing_order(go_backwards
     expected = mask.T[::-1] if go_backwards else mask.T
     assert got.dtype == tf.bool and got.shape == (7, 5, 1)
     np.testing.assert_array_equal(got.numpy()[:, :, 0], expected)
-    as_integers = tf.constant(mask.astype(np.int32))
+    as_integers = tf.constant(mask.astype(np.int32) * np.where(mask, -2, 1))  # nonzero: True
     np.testing.assert_array_equal(transpose_mask(as_integers).numpy(), mask.T)
