@@ -50,6 +50,16 @@ def is_quiet(spec: dict[str, Any]) -> bool:
     return installed.is_file() and installed.read_text() == SETTINGS.read_text()
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own, which turns "no" into "load"
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """With pytest-xdist (``-n``), keep each notebook on one worker, its cells in order
+    (``--dist loadfile``, as ``ci/test.sh`` asks): spread over workers, a notebook's cells run in
+    kernels that never ran the cells before them, and fail."""
+    option = config.option
+    if getattr(option, "numprocesses", None) and getattr(option, "dist", "no") in ("no", "load"):
+        option.dist = "loadfile"
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Refuse to compare stderr with a kernel that would forward TensorFlow's C++ lines."""
     if not session.config.getoption("nbval", False) and not session.config.getoption(

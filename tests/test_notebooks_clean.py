@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,16 @@ def _plugin():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.mark.parametrize(("workers", "dist", "expected"),
+                         [(2, "no", "loadfile"), (2, "load", "loadfile"),
+                          ("auto", "no", "loadfile"), (2, "loadfile", "loadfile"),
+                          (2, "loadgroup", "loadgroup"), (None, "no", "no"), (0, "no", "no")])
+def test_nbval_plugin_keeps_each_notebook_on_one_xdist_worker(workers, dist, expected):
+    config = types.SimpleNamespace(option=types.SimpleNamespace(numprocesses=workers, dist=dist))
+    _plugin().pytest_cmdline_main(config)
+    assert config.option.dist == expected
 
 
 def _stock_spec(*extra: str) -> dict:
