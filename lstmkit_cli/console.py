@@ -7,12 +7,13 @@ absl::InitializeLog() ...`` line, once per library loaded), and a machine withou
 ERROR line ``failed call to cuInit``; and the first transpose of booleans (a mask made time-major,
 as ``keras.layers.LSTM`` makes it) logs the ERROR ``oneDNN supports DT_BOOL only on platforms
 with AVX-512. Falling back to the default Eigen-based implementation`` on any CPU, AVX-512 or not,
-and then runs TensorFlow's usual kernel. They come from C++ (and from the Jupyter kernels and other
-processes a command starts), so Python's ``sys.stderr`` never sees them. :func:`quiet_tensorflow`
-therefore points file descriptor 2 at a pipe and copies what comes through to the real stderr,
-less the lines whose severity ``TF_CPP_MIN_LOG_LEVEL`` says to hide (1: INFO, 2: and WARNING,
-3: and ERROR; ``0`` copies everything), and, from level 2 on, those two ERROR messages, which
-report nothing wrong.
+and then runs TensorFlow's usual kernel; TensorFlow 2.16 (the oldest admitted) adds ERROR lines
+``Unable to register cuFFT factory`` and the like. They come from C++ (and from the Jupyter
+kernels and other processes a command starts), so Python's ``sys.stderr`` never sees them.
+:func:`quiet_tensorflow` therefore points file descriptor 2 at a pipe and copies what comes
+through to the real stderr, less the lines whose severity ``TF_CPP_MIN_LOG_LEVEL`` says to hide
+(1: INFO, 2: and WARNING, 3: and ERROR; ``0`` copies everything), and, from level 2 on, those
+ERROR messages, which report nothing wrong (``_HARMLESS``).
 """
 
 from __future__ import annotations
