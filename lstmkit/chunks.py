@@ -116,7 +116,8 @@ def over_chunks(
             compiled call: ``chunk_sequences`` are the sequences' slices (CHUNK, batch, ...),
             ``chunk_mask`` (CHUNK, batch, 1) booleans, False at masked (or padding) steps, and
             each output is (CHUNK, batch, ...).
-        sequences: time-major tensors with the same number of steps; padded with zeros.
+        sequences: time-major tensors with the same number of steps; padded with zeros. An entry
+            may be None (an optional input of ``run``): ``run`` then gets None in its place.
         mask: None (every step real) or (time, batch, 1) booleans.
         carry: what passes from chunk to chunk (the states, or their gradients).
         widths: the trailing shape of each output of ``run`` after (CHUNK, batch): its last
@@ -127,16 +128,20 @@ def over_chunks(
         ``(outputs, carry)``: each output joined over the chunks, without the padding, and the
         final carry.
     """
-    first = sequences[0]
+    first = next(s for s in sequences if s is not None)
     steps, batch = tf.shape(first)[0], tf.shape(first)[1]
     if mask is None:
         mask = tf.ones([steps, batch, 1], tf.bool)
     pad = (-steps) % CHUNK
-    padded = [_pad_front(s, pad, 0) for s in sequences] + [_pad_front(mask, pad, False)]
     count = (steps + pad) // CHUNK
-    chunked = [
-        tf.reshape(s, tf.concat([[count, CHUNK], tf.shape(s)[1:]], axis=0)) for s in padded
-    ]
+
+    def chunked_steps(s: tf.Tensor | None, value: Any) -> tf.Tensor | None:
+        if s is None:
+            return None
+        s = _pad_front(s, pad, value)
+        return tf.reshape(s, tf.concat([[count, CHUNK], tf.shape(s)[1:]], axis=0))
+
+    chunked = [chunked_steps(s, 0) for s in sequences] + [chunked_steps(mask, False)]
     arrays = tuple(
         tf.TensorArray(first.dtype, size=count, element_shape=(CHUNK, first.shape[1], *trailing))
         for trailing in (w if isinstance(w, tuple) else (w,) for w in widths)
@@ -144,7 +149,8 @@ def over_chunks(
 
     def body(k: tf.Tensor, carry: tuple, arrays: tuple) -> tuple:
         index = count - 1 - k if reverse else k
-        outputs, carry = run([c[index] for c in chunked[:-1]], chunked[-1][index], carry)
+        chunk = [None if c is None else c[index] for c in chunked[:-1]]
+        outputs, carry = run(chunk, chunked[-1][index], carry)
         arrays = tuple(a.write(index, o) for a, o in zip(arrays, outputs, strict=True))
         return k + 1, tuple(carry), arrays
 

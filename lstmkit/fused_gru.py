@@ -214,14 +214,12 @@ def _gru_backward_run(
     if chunks.applies(factors):
 
         def run(sequences: list, chunk_mask: tf.Tensor, carry: tuple) -> tuple:
-            *dh_chunk, factors_chunk = sequences
-            dp, dh = _gru_backward_compiled(*(dh_chunk or [None]), *carry, packed,
-                                            factors_chunk, chunk_mask)
+            dp, dh = _gru_backward_compiled(sequences[0], *carry, packed, sequences[1],
+                                            chunk_mask)
             return [dp], (dh,)
 
-        sequences = [factors] if dh_seq is None else [dh_seq, factors]
         (dp_seq,), (dh0,) = chunks.over_chunks(
-            run, sequences, mask, (dh_last,), [packed.shape[1]], reverse=True
+            run, [dh_seq, factors], mask, (dh_last,), [packed.shape[1]], reverse=True
         )
     else:
         dp_seq, dh0 = _gru_backward_compiled(dh_seq, dh_last, packed, factors, mask)

@@ -132,13 +132,11 @@ def _rnn_backward_run(
     if chunks.applies(h_seq):
 
         def run(sequences: list, chunk_mask: tf.Tensor, carry: tuple) -> tuple:
-            *dh_chunk, h_chunk = sequences
-            dz, dh = _rnn_backward_compiled(*(dh_chunk or [None]), *carry, u, h_chunk, chunk_mask)
+            dz, dh = _rnn_backward_compiled(sequences[0], *carry, u, sequences[1], chunk_mask)
             return [dz], (dh,)
 
-        sequences = [h_seq] if dh_seq is None else [dh_seq, h_seq]
         (dz_seq,), (dh0,) = chunks.over_chunks(
-            run, sequences, mask, (dh_last,), [u.shape[1]], reverse=True
+            run, [dh_seq, h_seq], mask, (dh_last,), [u.shape[1]], reverse=True
         )
     else:
         dz_seq, dh0 = _rnn_backward_compiled(dh_seq, dh_last, u, h_seq, mask)
