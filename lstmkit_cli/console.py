@@ -13,7 +13,9 @@ kernels and other processes a command starts), so Python's ``sys.stderr`` never 
 :func:`quiet_tensorflow` therefore points file descriptor 2 at a pipe and copies what comes
 through to the real stderr, less the lines whose severity ``TF_CPP_MIN_LOG_LEVEL`` says to hide
 (1: INFO, 2: and WARNING, 3: and ERROR; ``0`` copies everything), and, from level 2 on, those
-ERROR messages, which report nothing wrong (``_HARMLESS``).
+ERROR messages, which report nothing wrong (``_HARMLESS``). When the real stderr is no terminal
+(a log file, CI), it also turns progress bars off (``TQDM_DISABLE=1`` unless set): redrawn with
+carriage returns, a bar would write hundreds of partial lines into the file.
 """
 
 from __future__ import annotations
@@ -107,6 +109,9 @@ def quiet_tensorflow() -> Iterator[None]:
         return
     if os.isatty(original):  # progress bars size themselves from the terminal, not the pipe
         os.environ.setdefault("COLUMNS", str(shutil.get_terminal_size().columns))
+    no_bars = not os.isatty(original) and "TQDM_DISABLE" not in os.environ
+    if no_bars:  # a log file or CI: a bar redrawn with carriage returns would fill it with lines
+        os.environ["TQDM_DISABLE"] = "1"
     read_end, write_end = os.pipe()
     copier = threading.Thread(target=_copy, args=(read_end, original, level),
                               name="lstmkit-stderr", daemon=True)
@@ -120,6 +125,8 @@ def quiet_tensorflow() -> Iterator[None]:
         with contextlib.suppress(Exception):
             sys.stderr.flush()
         os.dup2(original, 2)  # the pipe's last writer here: the copier sees its end
+        if no_bars:
+            os.environ.pop("TQDM_DISABLE", None)
         copier.join(timeout=5)  # a process still holding the pipe must not hang the command
         if not copier.is_alive():
             os.close(read_end)

@@ -38,7 +38,7 @@ def _entry_point() -> tuple[str, str]:
 
 
 def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "TQDM_DISABLE")}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     return {**env, **extra}
 
@@ -289,6 +289,27 @@ def test_smallest_bench_run_has_no_tensorflow_log_lines(tmp_path):
     noise = [line for line in result.stderr.splitlines()
              if any(mark in line for mark in TF_LOG_MARKS)]
     assert not noise, result.stderr
+    assert "run/s" not in result.stderr and "\r" not in result.stderr  # a pipe gets no bar
+
+
+@pytest.mark.parametrize(("terminal", "preset", "expected"),
+                         [(False, None, "1"), (False, "0", "0"), (True, None, None)])
+def test_progress_bars_only_on_a_terminal(monkeypatch, terminal: bool, preset: str | None,
+                                          expected: str | None):
+    """Redirected to a file (``lstmkit bench > log``, CI), stderr gets no progress bar: tqdm
+    redraws one with carriage returns, hundreds of partial lines in a file. ``TQDM_DISABLE``
+    set by the user wins."""
+    if preset is None:
+        monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    else:
+        monkeypatch.setenv("TQDM_DISABLE", preset)
+    monkeypatch.setattr(console.os, "isatty", lambda fd: terminal)
+    monkeypatch.setattr(console.shutil, "get_terminal_size", lambda: os.terminal_size((99, 9)))
+    monkeypatch.delenv("COLUMNS", raising=False)
+    with console.quiet_tensorflow():
+        seen = os.environ.get("TQDM_DISABLE")
+    assert seen == expected
+    assert os.environ.get("TQDM_DISABLE") == preset  # for the duration only
 
 
 NOISY = """
