@@ -261,8 +261,9 @@ class GRUCell(_RecurrentCell):
             recurrent_bias = ops.cast(recurrent_bias, h_prev.dtype)
         if recurrent_inputs is None:
             h_z = h_r = h_h = h_prev
-            width = 3 * units if self.reset_after else 2 * units
-            inner = ops.matmul(h_prev, u[:, :width])
+            # all of U, not a slice of its full width: each slice is an op per step, and its
+            # gradient a zero-filled (units, 3 * units) tensor per step
+            inner = ops.matmul(h_prev, u if self.reset_after else u[:, : 2 * units])
             if recurrent_bias is not None:
                 inner = inner + recurrent_bias
             r_z, r_r = inner[:, :units], inner[:, units : 2 * units]
