@@ -229,7 +229,7 @@ class RNNCell(_RecurrentCell):
             h_prev = h_prev * rec_mask
         z = ops.matmul(inputs, self.kernel)
         if self.use_bias:
-            z = z + self.bias
+            z = ops.add(z, self.bias)  # Keras' add: a bias_add, whose gradient is BiasAddGrad
         h = self.activation(z + ops.matmul(h_prev, self.recurrent_kernel))
         return h, ([h] if nested else h)
 
@@ -390,7 +390,7 @@ class LSTMCell(_RecurrentCell):
             h = h_prev if rec_mask is None else h_prev * rec_mask
             z = ops.matmul(x, self.kernel) + ops.matmul(h, self.recurrent_kernel)
             if self.use_bias:
-                z = z + self.bias
+                z = ops.add(z, self.bias)  # a bias_add, as in RNNCell
             z_i, z_f, z_g, z_o = ops.split(z, 4, axis=-1)
         else:
             kernels = ops.split(self.kernel, 4, axis=1)

@@ -185,7 +185,8 @@ class GRUCell(_RecurrentCell):
             return None, None
         if not self.reset_after:
             return self.bias, None
-        return self.bias[0], self.bias[1]
+        input_bias, recurrent_bias = ops.unstack(self.bias)  # one read of the variable
+        return input_bias, recurrent_bias
 
     def call(self, inputs: Any, states: Any, training: bool = False) -> tuple[Any, Any]:
         nested = isinstance(states, (list, tuple))
@@ -198,7 +199,7 @@ class GRUCell(_RecurrentCell):
             x = inputs if mask is None else inputs * mask
             projected = ops.matmul(x, self.kernel)
             if input_bias is not None:
-                projected = projected + input_bias
+                projected = ops.add(projected, input_bias)  # a bias_add, as in RNNCell
             x_z, x_r, x_h = ops.split(projected, 3, axis=-1)
             recurrent_inputs = None
         else:
@@ -265,7 +266,7 @@ class GRUCell(_RecurrentCell):
             # gradient a zero-filled (units, 3 * units) tensor per step
             inner = ops.matmul(h_prev, u if self.reset_after else u[:, : 2 * units])
             if recurrent_bias is not None:
-                inner = inner + recurrent_bias
+                inner = ops.add(inner, recurrent_bias)
             r_z, r_r = inner[:, :units], inner[:, units : 2 * units]
             r_h = inner[:, 2 * units :]
         else:
