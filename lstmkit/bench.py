@@ -15,7 +15,9 @@ Two measurements per configuration:
 
 All configurations run in one process, in *interleaved rounds*: each round times every
 configuration once, in an order rotated from round to round, so a slow spell of a shared machine
-hits all of them alike. Warm-up calls (tracing, XLA compilation) are excluded. Each time is
+hits all of them alike, and each timed call follows an untimed call of the same function, so
+that what ran before it does not count (:func:`lstmkit.timing.time_once`). Warm-up calls
+(tracing, XLA compilation) are excluded. Each time is
 reported as the median over rounds with its quartiles; the speed-up of a configuration is the
 median over rounds of :math:`t_\text{baseline} / t` measured in the same round (so > 1 means
 faster than Keras).
