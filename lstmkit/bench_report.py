@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from lstmkit.workloads import LAYERS
+from lstmkit.workload_rows import LAYERS
 
 __all__ = ["plot", "summary", "table", "workloads_table"]
 

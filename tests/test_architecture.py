@@ -11,8 +11,9 @@ CORE = ["cells", "gru_cell", "layers", "gru", "loop", "fused", "fused_lstm", "fu
         "fused_gru", "recurrence", "chunks", "derivatives", "internals", "cudnn", "params",
         "weights", "models", "data", "text", "validation"]
 EDGE = {f"lstmkit.{name}" for name in ("bench", "bench_report", "timing", "workloads",
-                                        "workloads_torch", "report", "report_html", "provenance",
-                                        "cli", "exercises")}
+                                        "workload_rows", "workloads_fit", "workloads_torch",
+                                        "report", "report_html", "provenance", "cli",
+                                        "exercises")}
 EDGE.add("lstmkit_cli")
 
 

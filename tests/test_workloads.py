@@ -18,7 +18,7 @@ import sys
 import numpy as np
 import pytest
 
-from lstmkit import bench, bench_report, workloads
+from lstmkit import bench, bench_report, workload_rows, workloads
 from lstmkit.cli import main
 from lstmkit.timing import Config, Runner, speedup
 
@@ -208,7 +208,7 @@ def test_torch_row_is_skipped_without_torch(monkeypatch, key):
     row = every[key]
     baseline = BASELINES[PEERS[key]]
     keras_runner = Runner(Config(baseline, row.family, lambda u: None), print, print)
-    reference = workloads._Prepared(every[workloads._reference_key(row)], dict(bench.QUICK),
+    reference = workload_rows.Prepared(every[workload_rows.reference_key(row)], dict(bench.QUICK),
                                     {baseline: keras_runner}, {})
     entry = workloads._entry(workloads._torch_row(row, reference), reference)
     assert "torch is not installed" in entry["skipped"]
@@ -261,7 +261,7 @@ def test_rows_of_every_family():
         assert every[f"h{large}" + suffix].batch == large
     for key, family in PEERS.items():
         assert (every[key].family, every[key].kind) == (family, "peer")
-        assert workloads._reference_key(every[key]) == "a" + {"lstm": "", "gru": "-gru"}[family]
+        assert workload_rows.reference_key(every[key]) == "a" + {"lstm": "", "gru": "-gru"}[family]
     assert every["a-gru"].targets() == {"forward": 1.25, "train": 1.25}
     assert every["torch-gru"].names() == ("keras.layers.GRU", "lstmkit.GRU", "torch.nn.GRU")
 
