@@ -154,7 +154,7 @@ def gru_backward(
     def body(k: tf.Tensor, dh: tf.Tensor, dp_ta: tf.TensorArray) -> tuple:
         t = steps - 1 - k
         factors_t = factors[t]  # (batch, 5, units)
-        a, b, c, r, z = (factors_t[:, k] for k in range(5))
+        a, b, c, r, z = (factors_t[:, block] for block in range(_FACTORS))
         if dh_seq is not None:
             dh = dh + dh_seq[t]
         dh_cell = dh if mask is None else tf.cast(mask[t], dh.dtype) * dh
