@@ -107,9 +107,10 @@ def quiet_tensorflow() -> Iterator[None]:
     except OSError:  # no stderr at all: nothing to keep clean
         yield
         return
-    if os.isatty(original):  # progress bars size themselves from the terminal, not the pipe
+    terminal = os.isatty(original)
+    if terminal:  # progress bars size themselves from the terminal, not the pipe
         os.environ.setdefault("COLUMNS", str(shutil.get_terminal_size().columns))
-    no_bars = not os.isatty(original) and "TQDM_DISABLE" not in os.environ
+    no_bars = not terminal and "TQDM_DISABLE" not in os.environ
     if no_bars:  # a log file or CI: a bar redrawn with carriage returns would fill it with lines
         os.environ["TQDM_DISABLE"] = "1"
     read_end, write_end = os.pipe()
